@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "slipway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "slipway", targets: ["slipway"]),
+        .executable(name: "slipway-bench", targets: ["slipway-bench"]),
+        .library(name: "Registry", targets: ["Registry"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // The file-based JSON key-value store: Slipway's DynamoDB. Imports nothing of ours.
+        .target(name: "Registry", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // libgit2 access, the post-receive hook entry, the spool and the ref watcher.
+        .target(name: "GitWatcher", dependencies: ["Registry"]),
+        // slipway.yaml, stage artifacts and build records.
+        .target(name: "ArtifactBuilder", dependencies: ["GitWatcher", "Registry"]),
+        // The Amazon States Language engine. Imports nothing of ours.
+        .target(name: "StatesLanguage"),
+        // The shipped ASL definitions and the task resources they call.
+        .target(name: "Pipelines", dependencies: ["Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving"]),
+        // Endpoints, Python worker pools, blue/green updates, autoscaling.
+        .target(name: "Serving", dependencies: ["Registry"]),
+        // The CLI and the agent wiring: parse, call a library, print.
+        .executableTarget(name: "slipway", dependencies: [
+            "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Benchmarks that print figures: `swift run -c release slipway-bench registry`.
+        .executableTarget(name: "slipway-bench", dependencies: [
+            "Registry",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
+        // End-to-end tests that run the built `slipway` binary.
+        .testTarget(name: "SlipwayCLITests", dependencies: ["slipway", "Registry"]),
+    ]
+)

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Registry
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--home PATH`: the state folder, else $SLIPWAY_HOME, else ~/.slipway.
+struct HomeOption: ParsableArguments {
+    @Option(name: .long, help: "The state folder (default: $SLIPWAY_HOME, else ~/.slipway).")
+    var home: String?
+
+    /// The resolved home folder.
+    var path: String {
+        if let home { return home }
+        if let env = getenv("SLIPWAY_HOME").map({ String(cString: $0) }), !env.isEmpty { return env }
+        let user = getenv("HOME").map { String(cString: $0) } ?? "."
+        return user + "/.slipway"
+    }
+
+    /// Opens the home's registry. `SLIPWAY_CRASH_POINT` (a testing hook) names a
+    /// transaction step at which the process kills itself.
+    func registry() throws -> Registry {
+        var options = Registry.Options()
+        if let raw = getenv("SLIPWAY_CRASH_POINT").map({ String(cString: $0) }) {
+            guard let point = Registry.CrashPoint(rawValue: raw) else {
+                throw CommandFailure(
+                    message: "unknown SLIPWAY_CRASH_POINT '\(raw)'; expected one of \(Registry.CrashPoint.allCases.map(\.rawValue).joined(separator: ", "))",
+                    status: ExitStatus.usage)
+            }
+            options.crashPoint = point
+        }
+        return try Registry(home: path, options: options)
+    }
+}

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// `slipway <noun> <verb>`: the command-line interface of Slipway.
+struct Slipway: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slipway",
+        abstract: "A self-hosted, git-native MLOps framework: push a model repository, get a served model.",
+        discussion: """
+            State lives in $SLIPWAY_HOME (default ~/.slipway). Exit status: 0 success, 1 failure, \
+            2 usage error, 3 a condition failed, 4 not found.
+            """,
+        subcommands: [RegistryCommand.self, DemoCommand.self]
+    )
+}
