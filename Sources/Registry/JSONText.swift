@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Why a text is not valid JSON: what was wrong and at which byte offset.
 public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What the parser expected or found.
@@ -41,9 +47,16 @@ extension JSONValue {
 
 /// Orders strings by their UTF-8 bytes, the order DynamoDB uses for string keys (Swift's
 /// `<` compares canonical equivalence instead, which would merge distinct keys).
-@inlinable
 package func utf8Less(_ a: String, _ b: String) -> Bool {
-    a.utf8.lexicographicallyPrecedes(b.utf8)
+    var a = a
+    var b = b
+    return a.withUTF8 { x in
+        b.withUTF8 { y in
+            let common = min(x.count, y.count)
+            let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
+            return order != 0 ? order < 0 : x.count < y.count
+        }
+    }
 }
 
 struct JSONWriter {

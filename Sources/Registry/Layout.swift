@@ -115,10 +115,23 @@ enum KeyName {
         case foreign
     }
 
+    /// The name without its `.json` suffix, or nil when it has none.
+    static func stem(ofItemFile name: String) -> Substring? {
+        let utf8 = name.utf8
+        guard utf8.count > 5, utf8.reversed().starts(with: "nosj.".utf8) else { return nil }
+        return name[..<utf8.index(utf8.endIndex, offsetBy: -5)]
+    }
+
     /// The key a file name (without `.json`) stands for.
     static func decode(_ name: Substring) -> Decoded {
         if name.first == "~" {
             return name.count == 65 ? .hashed : .foreign
+        }
+        // Fast path: a name without escapes is its own key.
+        if !name.isEmpty, name.utf8.first != UInt8(ascii: "."), name.utf8.count <= maxPlainLength,
+            name.utf8.allSatisfy(isPlain)
+        {
+            return .key(String(name))
         }
         var bytes: [UInt8] = []
         var iterator = name.utf8.makeIterator()

@@ -79,13 +79,13 @@ extension Registry {
         in folder: String, table: String, partition: String, into result: inout ReadResult
     ) throws(RegistryError) -> [Entry] {
         var entries: [Entry] = []
-        for name in try FileIO.list(folder) ?? [] where !name.hasPrefix(".") {
-            let path = folder + "/" + name
-            guard name.hasSuffix(".json") else {
-                result.problems.append(.init(path: path, reason: "not an item file of this registry"))
+        for name in try FileIO.list(folder) ?? [] where name.utf8.first != UInt8(ascii: ".") {
+            guard let stem = KeyName.stem(ofItemFile: name) else {
+                result.problems.append(.init(path: folder + "/" + name, reason: "not an item file of this registry"))
                 continue
             }
-            switch KeyName.decode(name.dropLast(5)) {
+            let path = folder + "/" + name
+            switch KeyName.decode(stem) {
             case .key(let sort):
                 entries.append(Entry(sort: sort, path: path))
             case .hashed:

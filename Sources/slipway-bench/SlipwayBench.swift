@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// Benchmarks that print figures. `swift run -c release slipway-bench registry`.
+@main
+struct SlipwayBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slipway-bench",
+        abstract: "Benchmarks of Slipway's parts; each prints its figures.",
+        subcommands: [RegistryBench.self, RegistryWriter.self]
+    )
+}
