@@ -172,7 +172,7 @@ extension Registry {
         try FileIO.syncDirectory(layout.transactionsFolder)
     }
 
-    private func committedJournals() throws(RegistryError) -> [(String, Journal)] {
+    func committedJournals() throws(RegistryError) -> [(String, Journal)] {
         let names = try FileIO.list(layout.transactionsFolder) ?? []
         var journals: [(String, Journal)] = []
         for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {

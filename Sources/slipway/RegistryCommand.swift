@@ -7,7 +7,7 @@ struct RegistryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "registry",
         abstract: "Read and write the registry, Slipway's file-based JSON key-value store.",
-        subcommands: [Put.self, Get.self, Update.self, Delete.self, Query.self, Scan.self, Tables.self, Transact.self]
+        subcommands: [Put.self, Get.self, Update.self, Delete.self, Query.self, Scan.self, Tables.self, Transact.self, Check.self]
     )
 }
 
@@ -241,6 +241,34 @@ extension RegistryCommand {
                 print(JSONValue.array(results.map { $0?.json ?? .null }).serialized())
             } else {
                 print("committed \(writes.count) writes")
+            }
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read every item, report corrupt files (exit 1), and remove what killed writers left behind.")
+        @Option(help: "Remove temporary files older than this many seconds.") var olderThan: Double = 600
+        @Flag(help: "Print the report as JSON.") var json = false
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            let report = try home.registry().check(removingTemporariesOlderThan: olderThan)
+            if json {
+                let value: JSONValue = [
+                    "tables": .int(Int64(report.tables)), "items": .int(Int64(report.items)),
+                    "problems": .array(report.problems.map { ["path": .string($0.path), "reason": .string($0.reason)] }),
+                    "removedTemporaries": .array(report.removedTemporaries.map { .string($0) }),
+                ]
+                print(value.serialized())
+            } else {
+                print("checked \(report.items) items in \(report.tables) tables; removed \(report.removedTemporaries.count) stale temporary files")
+                for problem in report.problems { print("problem: \(problem)") }
+            }
+            if !report.problems.isEmpty {
+                throw CommandFailure(
+                    message: "\(report.problems.count) corrupt or foreign files; move them out of the registry or restore them from a backup",
+                    status: ExitStatus.failure)
             }
         }
     }

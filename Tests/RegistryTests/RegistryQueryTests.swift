@@ -95,3 +95,27 @@ import Testing
         #expect(throws: RegistryError.self) { try registry.get("builds", ItemKey("demand", "b-99")) }
     }
 }
+
+@Suite struct RegistryCheckTests {
+    let folder = TemporaryFolder()
+
+    @Test func checkReportsCorruptFilesAndRemovesOnlyStaleTemporaries() throws {
+        let registry = try folder.registry()
+        try registry.put("builds", ItemKey("demand", "b-1"), [:])
+        try registry.put("builds", ItemKey("demand", "b-2"), [:])
+        try registry.put("models", ItemKey("demand"), [:])
+        let partition = folder.path + "/registry/tables/builds/demand/"
+        try Data("{".utf8).write(to: URL(fileURLWithPath: partition + "b-2.json"))
+        let stale = partition + ".tmp-1-1", fresh = partition + ".tmp-1-2"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: stale))
+        try Data("x".utf8).write(to: URL(fileURLWithPath: fresh))
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: stale)
+
+        let report = try registry.check()
+        #expect(report.tables == 2)
+        #expect(report.items == 2)
+        #expect(report.problems.map(\.path) == [partition + "b-2.json"])
+        #expect(report.removedTemporaries == [stale])
+        #expect(FileManager.default.fileExists(atPath: fresh))
+    }
+}

@@ -133,6 +133,11 @@ import Testing
         #expect(try transactionState() == expected)
         #expect(try FileManager.default.contentsOfDirectory(atPath: home.path + "/registry/transactions")
             .filter { !$0.hasPrefix(".") }.isEmpty)
+        // What the dead writer left behind (three temporaries before its journal) is swept.
+        let check = try Slipway.run(["registry", "check", "--older-than", "0", "--json"], home: home.path)
+        #expect(check.status == 0, "\(check.stderr)")
+        let removed = try JSONValue(parsing: check.stdout)["removedTemporaries"]?.arrayValue?.count
+        #expect(removed == (point == "before-journal" ? 3 : 0))
     }
 
     @Test func aWriterOpenedBeforeTheCrashFinishesTheTransactionBeforeWriting() throws {
