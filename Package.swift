@@ -12,14 +12,19 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // The file-based JSON key-value store: Slipway's DynamoDB. Imports nothing of ours.
         .target(name: "Registry", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // libgit2 (Debian's libgit2-dev), imported as a system library.
+        .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         // libgit2 access, the post-receive hook entry, the spool and the ref watcher.
-        .target(name: "GitWatcher", dependencies: ["Registry"]),
+        .target(name: "GitWatcher", dependencies: ["CGit2", "Registry"]),
         // slipway.yaml, stage artifacts and build records.
-        .target(name: "ArtifactBuilder", dependencies: ["GitWatcher", "Registry"]),
+        .target(name: "ArtifactBuilder", dependencies: [
+            "GitWatcher", "Registry", "Yams", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The Amazon States Language engine. Imports nothing of ours.
         .target(name: "StatesLanguage"),
         // The shipped ASL definitions and the task resources they call.
@@ -37,6 +42,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
+        .testTarget(name: "GitWatcherTests", dependencies: ["GitWatcher"]),
+        .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder"]),
         // End-to-end tests that run the built `slipway` binary.
         .testTarget(name: "SlipwayCLITests", dependencies: ["slipway", "Registry"]),
     ]

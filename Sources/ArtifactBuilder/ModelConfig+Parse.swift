@@ -1,0 +1,307 @@
+import Foundation
+import Yams
+
+extension ModelConfig {
+    /// The file name at the root of a model repository.
+    package static let fileName = "slipway.yaml"
+
+    /// Decodes and validates `slipway.yaml` text, reporting every problem at once. `file`
+    /// names the text in messages. Paths are checked for shape here; `check(against:)`
+    /// checks that they exist in the repository.
+    package static func parse(_ text: String, file: String = fileName) throws(ConfigError) -> ModelConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigError(file: file, diagnostics: [Self.diagnostic(for: error)])
+        } catch {
+            throw ConfigError(file: file, diagnostics: [ConfigDiagnostic(keyPath: "", line: nil, message: "not YAML: \(error)")])
+        }
+        var reader = ConfigReader()
+        let config = decode(root, reader: &reader)
+        guard reader.diagnostics.isEmpty, let config else {
+            throw ConfigError(file: file, diagnostics: reader.diagnostics.sorted { ($0.line ?? 0) < ($1.line ?? 0) })
+        }
+        return config
+    }
+
+    private static func diagnostic(for error: YamlError) -> ConfigDiagnostic {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            return ConfigDiagnostic(keyPath: "", line: mark.line, message: "invalid YAML: \(problem)", hint: "check the indentation and quoting")
+        default:
+            return ConfigDiagnostic(keyPath: "", line: nil, message: "invalid YAML: \(error)")
+        }
+    }
+
+    static let topKeys = ["version", "name", "description", "requirements", "branches", "data", "stages", "gates",
+                          "approval", "deploy", "notify", "build"]
+
+    private static func decode(_ root: Node?, reader: inout ConfigReader) -> ModelConfig? {
+        guard let root else {
+            reader.report("", nil, "the file is empty", hint: "start from `slipway model init`")
+            return nil
+        }
+        guard let top = reader.mapping(root, at: "", known: topKeys, required: ["version", "name", "stages"]) else { return nil }
+        let version = reader.int(top["version"], at: "version", range: 1...Int.max)
+        if let version, !supportedVersions.contains(version) {
+            reader.report("version", top["version"], "schema version \(version) is not supported",
+                          hint: "this slipway reads version \(supportedVersions.map(String.init).joined(separator: ", ")); upgrade slipway")
+        }
+        let name = reader.string(top["name"], at: "name")
+        if let name, !isValidName(name) {
+            reader.report("name", top["name"], "invalid model name '\(name)'",
+                          hint: "use 1 to 63 lowercase letters, digits, '-' or '_', starting with a letter")
+        }
+        let data = decodeData(top["data"], reader: &reader)
+        let stages = decodeStages(top["stages"], reader: &reader)
+        for (kind, stage) in stages {
+            for (index, input) in stage.inputs.enumerated() where !data.contains(where: { $0.name == input }) {
+                reader.report("stages.\(kind.rawValue).inputs[\(index)]", top["stages"], "unknown data input '\(input)'",
+                              hint: data.isEmpty ? "declare it under 'data'" : "declared inputs: \(data.map(\.name).joined(separator: ", "))")
+            }
+        }
+        let gates = decodeGates(top["gates"], reader: &reader)
+        if !gates.isEmpty && stages[.evaluate] == nil {
+            reader.report("gates", top["gates"], "gates need an evaluate stage to produce metrics", hint: "add stages.evaluate")
+        }
+        var approval = Approval.manual
+        if let raw = reader.string(top["approval"], at: "approval") {
+            if let value = Approval(rawValue: raw) { approval = value } else {
+                reader.report("approval", top["approval"], "unknown approval '\(raw)'", hint: "use manual or auto")
+            }
+        }
+        let config = ModelConfig(
+            version: version ?? 0, name: name ?? "",
+            description: reader.string(top["description"], at: "description"),
+            requirements: reader.repositoryPath(top["requirements"], at: "requirements"),
+            branches: reader.strings(top["branches"], at: "branches") ?? [],
+            data: data, stages: stages, gates: gates, approval: approval,
+            deploy: decodeDeploy(top["deploy"], reader: &reader),
+            notify: decodeNotify(top["notify"], reader: &reader),
+            buildSteps: decodeBuild(top["build"], stages: stages, reader: &reader))
+        return config
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, ("a"..."z").contains(first), name.unicodeScalars.count <= 63 else { return false }
+        return name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
+    }
+
+    private static func decodeData(_ node: Node?, reader: inout ConfigReader) -> [DataInput] {
+        guard let node else { return [] }
+        guard case .mapping(let mapping) = node else {
+            reader.report("data", node, "expected a mapping of input names to {path: ...} or {host: ...}")
+            return []
+        }
+        var inputs: [DataInput] = []
+        for (key, value) in mapping {
+            guard let name = key.string else { continue }
+            let path = "data.\(name)"
+            guard let fields = reader.mapping(value, at: path, known: ["path", "host"]) else { continue }
+            switch (fields["path"], fields["host"]) {
+            case (let repo?, nil):
+                if let p = reader.repositoryPath(repo, at: path + ".path") { inputs.append(DataInput(name: name, source: .repository(p))) }
+            case (nil, let host?):
+                if let h = reader.string(host, at: path + ".host") {
+                    if h.hasPrefix("/") { inputs.append(DataInput(name: name, source: .host(h))) } else {
+                        reader.report(path + ".host", host, "'\(h)' is not an absolute path", hint: "host data is a file or folder on this machine, such as /srv/data/sales.csv")
+                    }
+                }
+            default:
+                reader.report(path, value, "give exactly one of 'path' (in the repository) or 'host' (outside it)")
+            }
+        }
+        return inputs.sorted { $0.name < $1.name }
+    }
+
+    private static func decodeStages(_ node: Node?, reader: inout ConfigReader) -> [StageKind: Stage] {
+        guard let members = reader.mapping(node, at: "stages", known: StageKind.allCases.map(\.rawValue), required: ["train"]) else {
+            return [:]
+        }
+        var stages: [StageKind: Stage] = [:]
+        for kind in StageKind.allCases {
+            guard let node = members[kind.rawValue] else { continue }
+            if let stage = decodeStage(kind, node, reader: &reader) { stages[kind] = stage }
+        }
+        return stages
+    }
+
+    private static func decodeStage(_ kind: StageKind, _ node: Node, reader: inout ConfigReader) -> Stage? {
+        let path = "stages.\(kind.rawValue)"
+        var known = ["script", "include", "arguments", "resources", "network", "retry"]
+        switch kind {
+        case .preprocess: known += ["inputs", "outputs"]
+        case .train: known += ["hyperparameters"]
+        case .evaluate, .serve: break
+        }
+        guard let fields = reader.mapping(node, at: path, known: known, required: ["script"]) else { return nil }
+        let script = reader.repositoryPath(fields["script"], at: path + ".script")
+        let include = reader.repositoryPaths(fields["include"], at: path + ".include")
+        var stage = Stage(
+            kind: kind, script: script ?? "", include: include,
+            arguments: reader.strings(fields["arguments"], at: path + ".arguments") ?? [],
+            hyperparameters: reader.scalarMap(fields["hyperparameters"], at: path + ".hyperparameters") ?? [],
+            inputs: reader.strings(fields["inputs"], at: path + ".inputs") ?? [],
+            outputs: reader.strings(fields["outputs"], at: path + ".outputs") ?? [],
+            resources: Resources(), network: reader.bool(fields["network"], at: path + ".network") ?? false,
+            retry: RetryPolicy())
+        if kind == .preprocess && stage.outputs.isEmpty { stage.outputs = ["train", "test"] }
+        for (index, output) in stage.outputs.enumerated() where !isValidName(output) {
+            reader.report("\(path).outputs[\(index)]", fields["outputs"], "invalid output name '\(output)'",
+                          hint: "use lowercase letters, digits, '-' or '_' (it becomes /opt/ml/processing/\(output))")
+        }
+        if let resources = reader.mapping(fields["resources"], at: path + ".resources", known: ["cpus", "memory", "timeout"]) {
+            if let cpus = reader.double(resources["cpus"], at: path + ".resources.cpus") {
+                if cpus > 0 { stage.resources.cpus = cpus } else {
+                    reader.report(path + ".resources.cpus", resources["cpus"], "cpus must be more than 0, not \(cpus)")
+                }
+            }
+            if let raw = reader.string(resources["memory"], at: path + ".resources.memory") {
+                if let bytes = parseSize(raw) { stage.resources.memoryBytes = bytes } else {
+                    reader.report(path + ".resources.memory", resources["memory"], "invalid memory size '\(raw)'", hint: "use a size such as 512MiB or 2GiB")
+                }
+            }
+            if let raw = reader.string(resources["timeout"], at: path + ".resources.timeout") {
+                if let seconds = parseDuration(raw) { stage.resources.timeoutSeconds = seconds } else {
+                    reader.report(path + ".resources.timeout", resources["timeout"], "invalid timeout '\(raw)'", hint: "use a duration such as 90s, 30m or 2h")
+                }
+            }
+        }
+        if let retry = reader.mapping(fields["retry"], at: path + ".retry", known: ["attempts", "interval", "backoff"]) {
+            stage.retry.attempts = reader.int(retry["attempts"], at: path + ".retry.attempts", range: 0...10) ?? 0
+            if let raw = reader.string(retry["interval"], at: path + ".retry.interval") {
+                if let seconds = parseDuration(raw) { stage.retry.intervalSeconds = seconds } else {
+                    reader.report(path + ".retry.interval", retry["interval"], "invalid interval '\(raw)'", hint: "use a duration such as 10s")
+                }
+            }
+            stage.retry.backoffRate = reader.double(retry["backoff"], at: path + ".retry.backoff") ?? 2
+        }
+        return stage
+    }
+
+    private static func decodeGates(_ node: Node?, reader: inout ConfigReader) -> [Gate] {
+        guard let node else { return [] }
+        guard case .sequence(let sequence) = node else {
+            reader.report("gates", node, "expected a list of {metric: ..., min: ..., max: ...}")
+            return []
+        }
+        return sequence.enumerated().compactMap { index, element in
+            let path = "gates[\(index)]"
+            guard let fields = reader.mapping(element, at: path, known: ["metric", "min", "max"], required: ["metric"]),
+                let metric = reader.string(fields["metric"], at: path + ".metric")
+            else { return nil }
+            let gate = Gate(metric: metric, min: reader.double(fields["min"], at: path + ".min"), max: reader.double(fields["max"], at: path + ".max"))
+            if gate.min == nil && gate.max == nil {
+                reader.report(path, element, "gate on '\(metric)' has no threshold", hint: "add min:, max: or both")
+            }
+            return gate
+        }
+    }
+
+    private static func decodeDeploy(_ node: Node?, reader: inout ConfigReader) -> DeploySettings {
+        var deploy = DeploySettings()
+        guard let fields = reader.mapping(node, at: "deploy", known: ["endpoint", "workers", "strategy", "min_workers", "max_workers"]) else {
+            return deploy
+        }
+        deploy.endpoint = reader.string(fields["endpoint"], at: "deploy.endpoint")
+        if let endpoint = deploy.endpoint, !isValidName(endpoint) {
+            reader.report("deploy.endpoint", fields["endpoint"], "invalid endpoint name '\(endpoint)'", hint: "use lowercase letters, digits, '-' or '_'")
+        }
+        deploy.workers = reader.int(fields["workers"], at: "deploy.workers", range: 1...64) ?? deploy.workers
+        deploy.minWorkers = reader.int(fields["min_workers"], at: "deploy.min_workers", range: 1...64) ?? deploy.minWorkers
+        deploy.maxWorkers = reader.int(fields["max_workers"], at: "deploy.max_workers", range: 1...64) ?? max(deploy.maxWorkers, deploy.workers)
+        if let strategy = reader.string(fields["strategy"], at: "deploy.strategy") {
+            if ["all-at-once", "canary", "linear"].contains(strategy) { deploy.strategy = strategy } else {
+                reader.report("deploy.strategy", fields["strategy"], "unknown strategy '\(strategy)'", hint: "use all-at-once, canary or linear")
+            }
+        }
+        if deploy.minWorkers > deploy.maxWorkers {
+            reader.report("deploy", node, "min_workers (\(deploy.minWorkers)) is more than max_workers (\(deploy.maxWorkers))")
+        }
+        return deploy
+    }
+
+    private static func decodeNotify(_ node: Node?, reader: inout ConfigReader) -> [NotifyTarget] {
+        guard let node else { return [] }
+        guard case .sequence(let sequence) = node else {
+            reader.report("notify", node, "expected a list of {file: PATH}, {command: CMD} or {webhook: URL}")
+            return []
+        }
+        return sequence.enumerated().compactMap { index, element in
+            let path = "notify[\(index)]"
+            guard let fields = reader.mapping(element, at: path, known: ["file", "command", "webhook"]), fields.count == 1 else {
+                if case .mapping = element { reader.report(path, element, "give exactly one of file, command, webhook") }
+                return nil
+            }
+            if let file = reader.string(fields["file"], at: path + ".file") { return .file(file) }
+            if let command = reader.string(fields["command"], at: path + ".command") { return .command(command) }
+            if let url = reader.string(fields["webhook"], at: path + ".webhook") {
+                guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                    reader.report(path + ".webhook", fields["webhook"], "'\(url)' is not an http(s) URL")
+                    return nil
+                }
+                return .webhook(url)
+            }
+            return nil
+        }
+    }
+
+    private static func decodeBuild(_ node: Node?, stages: [StageKind: Stage], reader: inout ConfigReader) -> [BuildStep] {
+        guard let fields = reader.mapping(node, at: "build", known: ["steps"]), let steps = fields["steps"] else { return [] }
+        guard case .sequence(let sequence) = steps else {
+            reader.report("build.steps", steps, "expected a list of {name, stage, run}")
+            return []
+        }
+        return sequence.enumerated().compactMap { index, element in
+            let path = "build.steps[\(index)]"
+            guard let step = reader.mapping(element, at: path, known: ["name", "stage", "run"], required: ["run"]),
+                let run = reader.string(step["run"], at: path + ".run")
+            else { return nil }
+            let stageName = reader.string(step["stage"], at: path + ".stage") ?? StageKind.train.rawValue
+            guard let kind = StageKind(rawValue: stageName), stages[kind] != nil else {
+                reader.report(path + ".stage", step["stage"] ?? element, "no stage '\(stageName)' to run this step in",
+                              hint: "use one of \(stages.keys.sorted().map(\.rawValue).joined(separator: ", "))")
+                return nil
+            }
+            return BuildStep(name: reader.string(step["name"], at: path + ".name") ?? run, stage: kind, run: run)
+        }
+    }
+
+    /// `512MiB`, `2GiB`, `1G`, `100M`, `1048576` → bytes.
+    package static func parseSize(_ text: String) -> Int64? {
+        let units: [(String, Int64)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40),
+                                        ("K", 1000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000), ("B", 1), ("", 1)]
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
+            let number = trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
+            if let value = Double(number), value > 0, value * Double(factor) < 9e18 { return Int64(value * Double(factor)) }
+        }
+        return nil
+    }
+
+    /// `90s`, `30m`, `2h`, `1h30m`, `45` (seconds) → seconds.
+    package static func parseDuration(_ text: String) -> Int? {
+        var total = 0
+        var number = ""
+        var sawUnit = false
+        for character in text.trimmingCharacters(in: .whitespaces) {
+            if character.isNumber { number.append(character); continue }
+            guard let value = Int(number) else { return nil }
+            switch character {
+            case "s": total += value
+            case "m": total += value * 60
+            case "h": total += value * 3600
+            case "d": total += value * 86400
+            default: return nil
+            }
+            number = ""
+            sawUnit = true
+        }
+        if !number.isEmpty {
+            guard !sawUnit, let value = Int(number) else { return nil }
+            total += value
+        }
+        return total > 0 ? total : nil
+    }
+}
