@@ -32,6 +32,8 @@ package struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible 
 /// key path and line instead of stopping at the first.
 struct ConfigReader {
     var diagnostics: [ConfigDiagnostic] = []
+    /// The line of each repository path read, by key path.
+    var lines: [String: Int] = [:]
 
     mutating func report(_ path: String, _ node: Node?, _ message: String, hint: String? = nil) {
         diagnostics.append(ConfigDiagnostic(keyPath: path, line: node?.mark?.line, message: message, hint: hint))
@@ -134,6 +136,7 @@ struct ConfigReader {
     /// A path inside the repository: relative, without `..`, normalised (`./a//b` → `a/b`).
     mutating func repositoryPath(_ node: Node?, at path: String) -> String? {
         guard let raw = string(node, at: path) else { return nil }
+        lines[path] = node?.mark?.line
         if raw.hasPrefix("/") {
             report(path, node, "'\(raw)' is an absolute path", hint: "give a path inside the repository, or use 'host:' for data outside it")
             return nil

@@ -79,7 +79,7 @@ extension ModelConfig {
             data: data, stages: stages, gates: gates, approval: approval,
             deploy: decodeDeploy(top["deploy"], reader: &reader),
             notify: decodeNotify(top["notify"], reader: &reader),
-            buildSteps: decodeBuild(top["build"], stages: stages, reader: &reader))
+            buildSteps: decodeBuild(top["build"], stages: stages, reader: &reader), lines: reader.lines)
         return config
     }
 

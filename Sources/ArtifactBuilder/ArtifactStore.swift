@@ -1,0 +1,111 @@
+import Foundation
+
+/// An immutable stage artifact: the stage's files at a commit plus its environment.
+package struct Artifact: Sendable, Equatable {
+    /// SHA-256 of the stage, its files (path, mode, content id) and its environment.
+    package var digest: String
+    package var stage: StageKind
+    /// `$SLIPWAY_HOME/artifacts/DIGEST`: `code/` holds the files, `manifest.json` says what.
+    package var path: String
+    package var environment: PythonEnvironment
+    /// Whether this build wrote it (false: reused from an earlier build).
+    package var created: Bool
+
+    /// The folder holding the stage's files.
+    package var codePath: String { path + "/code" }
+}
+
+/// Content-addressed stage artifacts under `$SLIPWAY_HOME/artifacts`. An artifact whose
+/// inputs did not change has the same digest and is reused, never rebuilt.
+package struct ArtifactStore: Sendable {
+    package let folder: String
+
+    package init(folder: String) { self.folder = folder }
+
+    /// The repository files a stage needs: its script, its includes, the requirements
+    /// file, and for preprocessing the repository data it reads.
+    package static func files(for stage: Stage, config: ModelConfig, in snapshot: any RepositorySnapshot) -> [SnapshotFile] {
+        var paths = [stage.script] + stage.include
+        if let requirements = config.requirements { paths.append(requirements) }
+        for input in config.data where stage.inputs.contains(input.name) {
+            if case .repository(let path) = input.source { paths.append(path) }
+        }
+        var files: [String: SnapshotFile] = [:]
+        for path in paths {
+            for file in snapshot.files(under: path) { files[file.path] = file }
+        }
+        return files.values.sorted { $0.path < $1.path }
+    }
+
+    /// The artifact's digest for these files and environment.
+    package static func digest(stage: StageKind, files: [SnapshotFile], environment: PythonEnvironment) -> String {
+        Digest.sha256(lines: ["slipway-artifact 1", "stage \(stage.rawValue)", "environment \(environment.digest)"]
+            + files.map { "file \(String($0.mode, radix: 8)) \($0.contentID) \($0.path)" })
+    }
+
+    /// The stage's artifact, written when no artifact with its digest exists yet.
+    package func artifact(
+        for stage: Stage, config: ModelConfig, snapshot: any RepositorySnapshot, environment: PythonEnvironment, commit: String
+    ) throws -> Artifact {
+        let files = Self.files(for: stage, config: config, in: snapshot)
+        let digest = Self.digest(stage: stage.kind, files: files, environment: environment)
+        let path = folder + "/" + digest
+        let manager = FileManager.default
+        if manager.fileExists(atPath: path + "/manifest.json") {
+            return Artifact(digest: digest, stage: stage.kind, path: path, environment: environment, created: false)
+        }
+        try manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let temporary = folder + "/.tmp-\(digest.prefix(16))-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? manager.removeItem(atPath: temporary) }
+        for file in files {
+            let target = temporary + "/code/" + file.path
+            try manager.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let bytes = try snapshot.contents(of: file.path)
+            if file.isSymlink {
+                try manager.createSymbolicLink(atPath: target, withDestinationPath: String(decoding: bytes, as: UTF8.self))
+            } else {
+                try Data(bytes).write(to: URL(fileURLWithPath: target))
+                try manager.setAttributes([.posixPermissions: file.mode == 0o100755 ? 0o555 : 0o444], ofItemAtPath: target)
+            }
+        }
+        let manifest: [String: Any] = [
+            "format": 1, "digest": digest, "stage": stage.kind.rawValue, "model": config.name, "script": stage.script,
+            "firstCommit": commit,
+            "environment": ["digest": environment.digest, "path": environment.path],
+            "files": files.map { ["path": $0.path, "mode": String($0.mode, radix: 8), "content": $0.contentID] },
+        ]
+        let json = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
+        try json.write(to: URL(fileURLWithPath: temporary + "/manifest.json"))
+        try syncTree(temporary)
+        if rename(temporary, path) != 0 {
+            // Another build wrote the same artifact first: identical content, use theirs.
+            guard errno == EEXIST || errno == ENOTEMPTY else {
+                throw BuildFailure("cannot store artifact '\(path)': \(String(cString: strerror(errno)))", hint: "check free disk space")
+            }
+            return Artifact(digest: digest, stage: stage.kind, path: path, environment: environment, created: false)
+        }
+        fsyncFolder(folder)
+        return Artifact(digest: digest, stage: stage.kind, path: path, environment: environment, created: true)
+    }
+
+    /// fsyncs every file and folder of a tree, so a rename publishes it whole.
+    private func syncTree(_ root: String) throws {
+        let manager = FileManager.default
+        for relative in (manager.subpaths(atPath: root) ?? []) + [""] {
+            let full = relative.isEmpty ? root : root + "/" + relative
+            let fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            if fd >= 0 {
+                fsync(fd)
+                close(fd)
+            }
+        }
+    }
+
+    private func fsyncFolder(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+    }
+}

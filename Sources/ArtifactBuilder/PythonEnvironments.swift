@@ -1,0 +1,103 @@
+import Foundation
+
+/// A Python environment a stage runs in: a venv in `$SLIPWAY_HOME/envs/DIGEST`.
+package struct PythonEnvironment: Sendable, Equatable {
+    /// SHA-256 of the Python version and the requirements file.
+    package var digest: String
+    /// The venv folder; its interpreter is `path/bin/python`.
+    package var path: String
+    /// Whether this build made it (false: an earlier build's was reused).
+    package var created: Bool
+
+    package var python: String { path + "/bin/python" }
+}
+
+/// Builds and caches stage environments. Like a SageMaker framework container, a venv
+/// sees the host interpreter's packages (`--system-site-packages`) and installs the
+/// requirements file on top; environments are keyed by the digest of the Python version
+/// and the requirements, so an unchanged requirements file never reinstalls.
+package struct PythonEnvironments: Sendable {
+    /// `$SLIPWAY_HOME/envs`.
+    package let folder: String
+    /// The base interpreter (absolute path).
+    package let interpreter: String
+    /// `sys.version` of the interpreter.
+    package let version: String
+
+    /// Finds `python` on PATH (default `python3`) and reads its version.
+    package init(folder: String, python: String = "python3") throws {
+        guard let interpreter = Command.which(python) else {
+            throw BuildFailure("no '\(python)' on PATH", hint: "install Python 3 (apt-get install python3 python3-venv)")
+        }
+        let probe = try Command.run(interpreter, ["-c", "import sys; print(sys.version.split()[0])"])
+        guard probe.succeeded else { throw BuildFailure("'\(interpreter)' does not run: \(probe.output)") }
+        self.folder = folder
+        self.interpreter = interpreter
+        self.version = probe.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The environment for a requirements file's bytes (nil: no requirements), built when
+    /// missing. Output of venv and pip goes to `log`.
+    package func environment(requirements: [UInt8]?, log: (String) -> Void) throws -> PythonEnvironment {
+        let digest = Digest.sha256(lines: ["python \(version) \(interpreter)", "system-site-packages",
+                                           String(decoding: requirements ?? [], as: UTF8.self)])
+        let path = folder + "/" + digest
+        let marker = path + "/.slipway-complete"
+        if FileManager.default.fileExists(atPath: marker) {
+            return PythonEnvironment(digest: digest, path: path, created: false)
+        }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let lock = try FolderLock(path: folder + "/.lock-" + digest)
+        defer { withExtendedLifetime(lock) {} }
+        if FileManager.default.fileExists(atPath: marker) {  // built by another process while we waited
+            return PythonEnvironment(digest: digest, path: path, created: false)
+        }
+        try? FileManager.default.removeItem(atPath: path)  // a half-built one from a killed build
+        log("creating environment \(digest.prefix(12)) (Python \(version))")
+        let venv = try Command.run(interpreter, ["-m", "venv", "--system-site-packages", path])
+        log(venv.output)
+        guard venv.succeeded else {
+            throw BuildFailure("creating the Python environment failed: \(venv.output.suffix(500))", hint: "install python3-venv")
+        }
+        if let requirements, !requirements.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            let file = path + "/requirements.txt"
+            try Data(requirements).write(to: URL(fileURLWithPath: file))
+            let pip = try Command.run(path + "/bin/python", ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r", file])
+            log(pip.output)
+            guard pip.succeeded else {
+                try? FileManager.default.removeItem(atPath: path)
+                throw BuildFailure("installing the requirements failed: \(pip.output.suffix(800))", hint: "check requirements.txt; `pip install -r requirements.txt` shows the same error")
+            }
+        }
+        let freeze = try Command.run(path + "/bin/python", ["-m", "pip", "freeze", "--disable-pip-version-check"])
+        try Data(freeze.output.utf8).write(to: URL(fileURLWithPath: path + "/.slipway-freeze.txt"))
+        _ = FileManager.default.createFile(atPath: marker, contents: Data(digest.utf8))
+        return PythonEnvironment(digest: digest, path: path, created: true)
+    }
+}
+
+/// A build failure a person can act on.
+package struct BuildFailure: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package var hint: String?
+
+    package init(_ message: String, hint: String? = nil) {
+        self.message = message
+        self.hint = hint
+    }
+
+    package var description: String { message + (hint.map { "; \($0)" } ?? "") }
+}
+
+/// An exclusive `flock` on a file, released when the value is released (or the process dies).
+package final class FolderLock {
+    private let fd: Int32
+
+    package init(path: String) throws {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BuildFailure("cannot open lock '\(path)': \(String(cString: strerror(errno)))") }
+        while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+    }
+
+    deinit { close(fd) }
+}
