@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "slipway",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "slipway", targets: ["slipway"]),
         .executable(name: "slipway-bench", targets: ["slipway-bench"]),

@@ -76,7 +76,7 @@ enum FileIO {
 
     /// Renames `from` over `to` (atomic on one file system).
     static func rename(_ from: String, to: String) throws(RegistryError) {
-        guard Glibc.rename(from, to) == 0 else { throw .io(operation: "rename", path: to, errno: errno) }
+        guard Glibc.rename(from, to) == 0 else { throw .io(operation: "rename '\(from)' to", path: to, errno: errno) }
     }
 
     /// Creates `path` exclusively from `bytes`: fails with EEXIST (returns false) when the
@@ -108,14 +108,16 @@ enum FileIO {
         guard fsync(fd) == 0 else { throw .io(operation: "fsync folder", path: path, errno: errno) }
     }
 
-    /// Creates `path` and any missing parents, fsyncing each parent whose entry changed.
+    /// Creates `path` and any missing parents, then fsyncs its parent, also when the folder
+    /// already existed: another process may have created it without having fsynced yet.
     static func makeDirectories(_ path: String) throws(RegistryError) {
         if mkdir(path, 0o755) == 0 {
             try syncDirectory(parent(of: path))
             return
         }
         switch errno {
-        case EEXIST: return
+        case EEXIST:
+            try syncDirectory(parent(of: path))
         case ENOENT:
             try makeDirectories(parent(of: path))
             try makeDirectories(path)

@@ -11,13 +11,28 @@ final class FileLock {
     var path: String
     private let fd: Int32
 
-    /// Blocks until the lock on `path` is held, polling with growing waits; gives up after
-    /// `timeout` seconds with an error that says how to find the holder. The lock file is
-    /// created when missing, unless `create` is false: then a missing file gives nil.
-    init?(path: String, create: Bool = true, timeout: Double = 60) throws(RegistryError) {
-        let fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0o644)
-        if fd < 0, errno == ENOENT, !create { return nil }
+    /// Blocks until the lock on `path` (created when missing) is held, polling with
+    /// growing waits; gives up after `timeout` seconds with an error that says how to find
+    /// the holder.
+    convenience init(path: String, timeout: Double = 60) throws(RegistryError) {
+        let fd = open(path, O_RDWR | O_CLOEXEC | O_CREAT, 0o644)
         guard fd >= 0 else { throw .io(operation: "open lock", path: path, errno: errno) }
+        try Self.wait(fd: fd, path: path, timeout: timeout)
+        self.init(adopting: fd, path: path)
+    }
+
+    /// Like `init(path:timeout:)` for a file that must already exist; nil when it does not.
+    static func existing(path: String, timeout: Double = 60) throws(RegistryError) -> FileLock? {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw .io(operation: "open lock", path: path, errno: errno)
+        }
+        try wait(fd: fd, path: path, timeout: timeout)
+        return FileLock(adopting: fd, path: path)
+    }
+
+    private static func wait(fd: Int32, path: String, timeout: Double) throws(RegistryError) {
         var waitedMicros: Double = 0
         var pause: UInt32 = 20
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
@@ -34,8 +49,6 @@ final class FileLock {
             waitedMicros += Double(pause)
             pause = min(pause * 2, 1_000)
         }
-        self.path = path
-        self.fd = fd
     }
 
     /// Takes the lock on an existing file without waiting; nil when the file is gone or

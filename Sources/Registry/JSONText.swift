@@ -189,12 +189,18 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                 throw fail("expected a string key in object")
             }
+            let keyStart = index
             let key = try parseString()
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
             index += 1
             skipWhitespace()
-            members[key] = try parseValue(depth: depth + 1)
+            let value = try parseValue(depth: depth + 1)
+            // Swift's String equality merges canonically equivalent keys ("é" composed and
+            // decomposed), so a duplicate here may differ in bytes: refuse rather than drop.
+            guard members.updateValue(value, forKey: key) == nil else {
+                throw JSONSyntaxError(message: "duplicate object key '\(key)'", offset: keyStart)
+            }
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of JSON in object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

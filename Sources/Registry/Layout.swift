@@ -61,8 +61,8 @@ struct Layout: Sendable {
         guard name.utf8.first != UInt8(ascii: ".") else {
             throw .invalidTableName(name, reason: "it starts with '.'")
         }
-        if let bad = name.utf8.first(where: { !KeyName.isPlain($0) }) {
-            throw .invalidTableName(name, reason: "character '\(Character(Unicode.Scalar(bad)))' is not allowed")
+        if let bad = name.unicodeScalars.first(where: { !$0.isASCII || !KeyName.isPlain(UInt8($0.value)) }) {
+            throw .invalidTableName(name, reason: "character '\(bad)' is not allowed")
         }
     }
 }

@@ -18,8 +18,8 @@ public struct CheckReport: Sendable, Equatable {
 
 extension Registry {
     /// Reads every item of every table, reporting corrupt or foreign files, and removes the
-    /// temporary files that writers killed mid-write left behind (those older than
-    /// `age` seconds, so that no live writer's file is touched). Like `git fsck`: safe to
+    /// temporary files that writers killed mid-write left behind: those older than `age`
+    /// seconds whose writer process is gone and that no committed journal names. Like `git fsck`: safe to
     /// run at any time, alongside other processes.
     public func check(removingTemporariesOlderThan age: Double = 600) throws(RegistryError) -> CheckReport {
         try recoverAbandonedTransactions()  // a dead transaction's temporaries are still needed until then
@@ -36,20 +36,30 @@ extension Registry {
                 folders.append(folder + "/" + name)
             }
         }
-        // A live transaction's temporaries are its data until it renames them.
-        let pending = Set(try committedJournals().flatMap { $0.1.moves.map { root + "/" + $0.from } })
+        // A committed transaction's temporaries are its data until they are renamed.
+        let (journals, journalProblems) = try committedJournals()
+        report.problems += journalProblems
+        let pending = Set(journals.flatMap { $0.1.moves.map { root + "/" + $0.from } })
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let seconds = { (t: timespec) in Double(t.tv_sec) + Double(t.tv_nsec) / 1e9 }
         for folder in folders {
             for name in try FileIO.list(folder) ?? [] where name.hasPrefix(".tmp-") {
                 let path = folder + "/" + name
-                if pending.contains(path) { continue }
+                if pending.contains(path) || Self.writerIsAlive(temporaryName: name) { continue }
                 var info = stat()
                 guard stat(path, &info) == 0, seconds(now) - seconds(info.st_mtim) >= age else { continue }
                 if try FileIO.remove(path) { report.removedTemporaries.append(path) }
             }
         }
         return report
+    }
+
+    /// Whether the process that wrote a `.tmp-PID-...` file still runs (it may yet rename
+    /// the file, or name it in a journal).
+    static func writerIsAlive(temporaryName name: String) -> Bool {
+        let fields = name.dropFirst(".tmp-".count).split(separator: "-")
+        guard let field = fields.first, let pid = pid_t(field), pid > 0 else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
     }
 }

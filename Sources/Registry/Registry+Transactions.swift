@@ -56,14 +56,23 @@ extension Registry {
             throw .invalidRequest("a transaction holds at most \(Self.maxTransactionWrites) writes, not \(writes.count); split it")
         }
         var seen = Set<ItemAddress>()
+        var absentTables = Set<String>()
         for write in writes {
             guard seen.insert(ItemAddress(table: write.table, key: write.key)).inserted else {
                 throw .invalidRequest(
                     "a transaction writes item \(write.key) in table '\(write.table)' twice; merge the two writes into one")
             }
-            try ensureTable(write.table, for: write.key)
+            switch write {
+            case .put, .update: try ensureTable(write.table, for: write.key)
+            case .delete, .check:
+                // Deletes and checks never create a table; on a missing one the item is absent.
+                try Layout.validateTableName(write.table)
+                if try schema(of: write.table) == nil { absentTables.insert(write.table) }
+            }
         }
-        let stripes = Set(writes.map { Stripe(table: $0.table, index: Layout.stripe(of: $0.key)) })
+        let stripes = Set(writes.filter { !absentTables.contains($0.table) }.map {
+            Stripe(table: $0.table, index: Layout.stripe(of: $0.key))
+        })
         let locks = try lock(stripes)
         defer { withExtendedLifetime(locks) {} }
         try recoverTransactions(touching: stripes)
@@ -71,12 +80,11 @@ extension Registry {
         var results: [Item?] = []
         var journal = Journal(stripes: stripes.sorted())
         var temporaries: [String] = []
-        do {
+        let journalLock: FileLock
+        do throws(RegistryError) {
             for write in writes {
                 let path = layout.itemFile(write.table, write.key)
-                let current = try FileIO.read(path).map { bytes throws(RegistryError) in
-                    try ItemCodec.decode(bytes, path: path, table: write.table, key: write.key)
-                }
+                let current = absentTables.contains(write.table) ? nil : try readItem(write.table, write.key)
                 try check(write.condition, write.table, write.key, current)
                 let attributes: [String: JSONValue]
                 switch write {
@@ -92,23 +100,29 @@ extension Registry {
                     continue
                 }
                 let item = Item(table: write.table, key: write.key, version: (current?.version ?? 0) + 1, attributes: attributes)
-                if write.key.sort != nil { try FileIO.makeDirectories(FileIO.parent(of: path)) }
+                if write.key.sort != nil { try ensureFolder(FileIO.parent(of: path)) }
                 let temporary = try FileIO.writeTemporary(ItemCodec.encode(item), beside: path)
                 temporaries.append(temporary)
                 journal.moves.append(.init(from: relative(temporary), to: relative(path)))
                 results.append(item)
             }
+            // The temporaries' names must be durable before the journal that names them.
+            for folder in Set(temporaries.map(FileIO.parent(of:))).sorted() { try FileIO.syncDirectory(folder) }
+            crashIfAsked(at: .beforeJournal)
+            journalLock = try commit(journal)
         } catch {
             for temporary in temporaries { _ = try? FileIO.remove(temporary) }
             throw error
         }
-        crashIfAsked(at: .beforeJournal)
-
-        let journalLock = try commit(journal)
+        // Committed: from here on the transaction has happened. Should finishing it fail
+        // (a full disk, an I/O error), its journal stays and the next writer of its items,
+        // or the next process to open the registry, finishes it.
         crashIfAsked(at: .afterJournal)
-        try apply(journal)
-        try FileIO.remove(journalLock.path)
-        try FileIO.syncDirectory(layout.transactionsFolder)
+        do throws(RegistryError) {
+            try apply(journal)
+            try FileIO.remove(journalLock.path)
+            try FileIO.syncDirectory(layout.transactionsFolder)
+        } catch {}
         return results
     }
 
@@ -118,13 +132,17 @@ extension Registry {
         let id = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let final = layout.transactionsFolder + "/" + id + ".json"
         let temporary = try FileIO.writeTemporary(journal.json.serializedBytes(pretty: true), beside: final)
-        guard let lock = try FileLock(path: temporary, create: false) else {
-            throw .io(operation: "open journal", path: temporary, errno: ENOENT)
+        do throws(RegistryError) {
+            let lock = try FileLock(path: temporary)
+            try FileIO.rename(temporary, to: final)
+            lock.path = final
+            try FileIO.syncDirectory(layout.transactionsFolder)
+            return lock
+        } catch {
+            _ = try? FileIO.remove(temporary)
+            _ = try? FileIO.remove(final)
+            throw error
         }
-        try FileIO.rename(temporary, to: final)
-        try FileIO.syncDirectory(layout.transactionsFolder)
-        lock.path = final
-        return lock
     }
 
     /// Carries out a committed journal; safe to repeat after a crash at any point.
@@ -149,9 +167,9 @@ extension Registry {
     /// Finishes every committed journal that names one of `stripes`. The caller holds
     /// those stripes, so such a journal's writer has died (a live writer would hold them).
     func recoverTransactions(touching stripes: Set<Stripe>) throws(RegistryError) {
-        for (path, journal) in try committedJournals() where !stripes.isDisjoint(with: journal.stripes) {
+        for (path, journal) in try committedJournals().journals where !stripes.isDisjoint(with: journal.stripes) {
             // Waits while another process finishes the same journal.
-            guard let lock = try FileLock(path: path, create: false, timeout: options.lockTimeout), !lock.isUnlinked else {
+            guard let lock = try FileLock.existing(path: path, timeout: options.lockTimeout), !lock.isUnlinked else {
                 continue
             }
             try finish(journal, at: path)
@@ -160,10 +178,27 @@ extension Registry {
 
     /// Finishes the journals whose writers are gone (their lock is free); run on open.
     func recoverAbandonedTransactions() throws(RegistryError) {
-        for (path, journal) in try committedJournals() {
+        for (path, journal) in try committedJournals().journals {
             guard let lock = FileLock.tryLock(path: path), !lock.isUnlinked else { continue }
             try finish(journal, at: path)
         }
+    }
+
+    /// Before a read: finishes dead writers' transactions, so a reader never sees one half
+    /// applied. Costs one `stat` while the journal folder stays as it was last seen empty.
+    func recoverBeforeReading() throws(RegistryError) {
+        var info = stat()
+        guard stat(layout.transactionsFolder, &info) == 0 else { return }
+        let time = info.st_mtim
+        if let seen = emptyJournalFolderTime.withLock({ $0 }), seen.tv_sec == time.tv_sec, seen.tv_nsec == time.tv_nsec {
+            return
+        }
+        let names = try FileIO.list(layout.transactionsFolder) ?? []
+        if names.isEmpty {
+            emptyJournalFolderTime.withLock { $0 = time }
+            return
+        }
+        try recoverAbandonedTransactions()
     }
 
     private func finish(_ journal: Journal, at path: String) throws(RegistryError) {
@@ -172,15 +207,22 @@ extension Registry {
         try FileIO.syncDirectory(layout.transactionsFolder)
     }
 
-    func committedJournals() throws(RegistryError) -> [(String, Journal)] {
+    /// The committed journals, and the files in `transactions/` that are not journals
+    /// (skipped here; `check` reports them).
+    func committedJournals() throws(RegistryError) -> (journals: [(String, Journal)], problems: [RegistryProblem]) {
         let names = try FileIO.list(layout.transactionsFolder) ?? []
         var journals: [(String, Journal)] = []
+        var problems: [RegistryProblem] = []
         for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
             let path = layout.transactionsFolder + "/" + name
             guard let bytes = try FileIO.read(path) else { continue }  // finished meanwhile
-            journals.append((path, try Journal(bytes: bytes, path: path)))
+            do throws(RegistryError) {
+                journals.append((path, try Journal(bytes: bytes, path: path)))
+            } catch .corrupt(let path, let reason) {
+                problems.append(RegistryProblem(path: path, reason: reason))
+            }
         }
-        return journals
+        return (journals, problems)
     }
 
     private func relative(_ path: String) -> String {

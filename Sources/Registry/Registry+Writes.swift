@@ -27,8 +27,12 @@ extension Registry {
     /// when there was none.
     @discardableResult
     public func delete(_ table: String, _ key: ItemKey, condition: Condition = .none) throws(RegistryError) -> Item? {
+        try Layout.validateTableName(table)
         guard try schema(of: table) != nil else {
-            try Layout.validateTableName(table)
+            // No table, no item: nothing to lock, and no table to create.
+            if key.partition.isEmpty || key.sort?.isEmpty == true {
+                throw .invalidKey(table: table, key: key, reason: "a key is empty")
+            }
             try check(condition, table, key, nil)
             return nil
         }
@@ -54,9 +58,7 @@ extension Registry {
         try recoverTransactions(touching: [stripe])
 
         let path = layout.itemFile(table, key)
-        let current = try FileIO.read(path).map { bytes throws(RegistryError) in
-            try ItemCodec.decode(bytes, path: path, table: table, key: key)
-        }
+        let current = try readItem(table, key)
         guard let attributes = try body(current) else {
             if current != nil {
                 try FileIO.remove(path)
@@ -65,7 +67,7 @@ extension Registry {
             return nil
         }
         let item = Item(table: table, key: key, version: (current?.version ?? 0) + 1, attributes: attributes)
-        if key.sort != nil { try FileIO.makeDirectories(FileIO.parent(of: path)) }
+        if key.sort != nil { try ensureFolder(FileIO.parent(of: path)) }
         try FileIO.writeDurably(ItemCodec.encode(item), to: path)
         return item
     }
@@ -82,11 +84,7 @@ extension Registry {
     func lock(_ stripes: Set<Stripe>) throws(RegistryError) -> [FileLock] {
         var locks: [FileLock] = []
         for stripe in stripes.sorted() {
-            let path = layout.lockFile(stripe.table, stripe: stripe.index)
-            guard let lock = try FileLock(path: path, timeout: options.lockTimeout) else {
-                throw .io(operation: "open lock", path: path, errno: 2)
-            }
-            locks.append(lock)
+            locks.append(try FileLock(path: layout.lockFile(stripe.table, stripe: stripe.index), timeout: options.lockTimeout))
         }
         return locks
     }

@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A file-based JSON key-value store with DynamoDB's semantics: tables of versioned items
 /// addressed by a partition key and an optional sort key, conditional writes, atomic
 /// updates, queries of a partition by sort key, scans, and all-or-nothing transactions.
@@ -44,6 +48,11 @@ public final class Registry: Sendable {
     let options: Options
     /// Whether each known table has a sort key; a table's schema never changes.
     let schemas = Mutex<[String: Bool]>([:])
+    /// Folders this instance has made durable (created or fsynced their parent).
+    let durableFolders = Mutex<Set<String>>([])
+    /// The modification time of `transactions/` when it was last seen empty: while it is
+    /// unchanged, readers need not look for journals of dead writers.
+    let emptyJournalFolderTime = Mutex<timespec?>(nil)
 
     /// Opens (creating when needed) the registry in `root`, checks its format, and finishes
     /// any transaction whose writer died after committing it.
@@ -88,9 +97,22 @@ public final class Registry: Sendable {
         if let hasSortKey = try schema(of: table), hasSortKey != (key.sort != nil) {
             throw schemaMismatch(table, key, hasSortKey: hasSortKey)
         }
+        try recoverBeforeReading()
+        return try readItem(table, key)
+    }
+
+    /// The stored item at `key` (no checks, no recovery).
+    func readItem(_ table: String, _ key: ItemKey) throws(RegistryError) -> Item? {
         let path = layout.itemFile(table, key)
         guard let bytes = try FileIO.read(path) else { return nil }
         return try ItemCodec.decode(bytes, path: path, table: table, key: key)
+    }
+
+    /// Creates `folder` durably, once per instance.
+    func ensureFolder(_ folder: String) throws(RegistryError) {
+        if durableFolders.withLock({ $0.contains(folder) }) { return }
+        try FileIO.makeDirectories(folder)
+        durableFolders.withLock { _ = $0.insert(folder) }
     }
 
     // MARK: Tables
@@ -125,7 +147,7 @@ public final class Registry: Sendable {
             guard hasSortKey == wantsSortKey else { throw schemaMismatch(table, key, hasSortKey: hasSortKey) }
             return
         }
-        try FileIO.makeDirectories(layout.tableFolder(table) + "/.locks")
+        try ensureFolder(layout.tableFolder(table) + "/.locks")
         let schema: JSONValue = ["format": .int(Int64(Self.formatVersion)), "name": .string(table), "sortKey": .bool(wantsSortKey)]
         if try !FileIO.createExclusively(schema.serializedBytes(pretty: true) + [0x0A], at: layout.schemaFile(table)) {
             // Another process created the table first: its schema rules.

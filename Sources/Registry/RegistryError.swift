@@ -42,7 +42,7 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidRequest(let message):
             return message
         case .corrupt(let path, let reason):
-            return "corrupt registry file '\(path)': \(reason); move it aside (its key reads as absent) or restore it from a backup"
+            return "corrupt registry file '\(path)': \(reason); restore it from a backup, or move it out of the registry folder"
         case .unsupportedFormat(let path, let found):
             return "registry '\(path)' has format \(found), but this slipway reads format \(Registry.formatVersion); use a newer slipway"
         case .io(let operation, let path, let code):

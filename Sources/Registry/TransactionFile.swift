@@ -50,8 +50,14 @@ extension TransactionWrite {
             if sort == nil { problems.append("\(pointer)/sk: expected a string, found \(sk.kindName)") }
         }
         var conditions: [Condition] = []
-        if fields["ifAbsent"] == .bool(true) { conditions.append(.absent) }
-        if fields["ifExists"] == .bool(true) { conditions.append(.exists) }
+        for (name, condition) in [("ifAbsent", Condition.absent), ("ifExists", .exists)] {
+            guard let flag = fields[name] else { continue }
+            guard case .bool(let on) = flag else {
+                problems.append("\(pointer)/\(name): expected true or false, found \(flag)")
+                continue
+            }
+            if on { conditions.append(condition) }
+        }
         if let v = fields["ifVersion"] {
             if let n = v.intValue, n >= 1 { conditions.append(.version(Int(n))) }
             else { problems.append("\(pointer)/ifVersion: expected a positive integer, found \(v)") }

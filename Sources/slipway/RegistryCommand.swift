@@ -230,12 +230,25 @@ extension RegistryCommand {
                 while let line = readLine(strippingNewline: false) { lines.append(line) }
                 text = lines.joined()
             } else {
-                guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
-                    throw CommandFailure.notFound("cannot read transaction file '\(file)'; check the path")
+                do {
+                    text = try String(contentsOfFile: file, encoding: .utf8)
+                } catch {
+                    let reason = (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+                    throw CommandFailure(
+                        message: "cannot read transaction file '\(file)': \(reason)",
+                        status: FileManager.default.fileExists(atPath: file) ? ExitStatus.failure : ExitStatus.notFound)
                 }
-                text = contents
             }
-            let writes = try TransactionWrite.decodeList(try parseJSON(text, option: "--file \(file)"))
+            let value: JSONValue
+            do {
+                value = try JSONValue(parsing: text)
+            } catch {
+                let before = text.utf8.prefix(error.offset)
+                let line = before.filter { $0 == 0x0A }.count + 1
+                let column = before.count - (before.lastIndex(of: 0x0A).map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0) + 1
+                throw CommandFailure(message: "transaction file '\(file)' is not valid JSON: \(error.message) at line \(line), column \(column)", status: ExitStatus.usage)
+            }
+            let writes = try TransactionWrite.decodeList(value)
             let results = try home.registry().transact(writes)
             if json {
                 print(JSONValue.array(results.map { $0?.json ?? .null }).serialized())

@@ -40,6 +40,8 @@ import Testing
         ("1 2", "unexpected text after the JSON value"),
         ("\"a\u{01}\"", "unescaped control character"),
         ("1e999", "out of range"),
+        ("{\"a\": 1, \"a\": 2}", "duplicate object key 'a'"),
+        ("{\"\u{E9}\": 1, \"e\u{301}\": 2}", "duplicate object key"),
     ])
     func rejectsInvalidTextWithAReason(text: String, reason: String) {
         #expect {

@@ -85,6 +85,19 @@ import Testing
         #expect(throws: RegistryError.self) { try registry.put("builds", ItemKey("demand", "b-05"), [:]) }
     }
 
+    @Test func scanFindsItemsOfOverLongPartitionKeys() throws {
+        let registry = try folder.registry()
+        let long = String(repeating: "é", count: 120)
+        try registry.put("builds", ItemKey(long, "b1"), ["n": 1])
+        try registry.put("builds", ItemKey(long, String(repeating: "s", count: 300)), ["n": 2])
+        try registry.put("builds", ItemKey("short", "b1"), ["n": 3])
+        let scan = try registry.scan("builds")
+        #expect(scan.problems.isEmpty)
+        #expect(scan.items.map { $0.attributes["n"] } == [3, 1, 2])
+        #expect(try registry.query("builds", partition: long).items.count == 2)
+        #expect(try registry.check().problems.isEmpty)
+    }
+
     @Test func anItemFileMovedUnderAnotherKeyIsCorruptNotMisread() throws {
         let registry = try seeded()
         let base = folder.path + "/registry/tables/builds/demand/"
@@ -106,16 +119,20 @@ import Testing
         try registry.put("models", ItemKey("demand"), [:])
         let partition = folder.path + "/registry/tables/builds/demand/"
         try Data("{".utf8).write(to: URL(fileURLWithPath: partition + "b-2.json"))
-        let stale = partition + ".tmp-1-1", fresh = partition + ".tmp-1-2"
-        try Data("x".utf8).write(to: URL(fileURLWithPath: stale))
-        try Data("x".utf8).write(to: URL(fileURLWithPath: fresh))
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: stale)
+        let dead: pid_t = 2_147_483_646  // no such process
+        let stale = partition + ".tmp-\(dead)-1", fresh = partition + ".tmp-\(dead)-2", live = partition + ".tmp-\(getpid())-3"
+        for path in [stale, fresh, live] { try Data("x".utf8).write(to: URL(fileURLWithPath: path)) }
+        for path in [stale, live] {
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: path)
+        }
+        try Data("not a journal".utf8).write(to: URL(fileURLWithPath: folder.path + "/registry/transactions/junk.json"))
 
         let report = try registry.check()
         #expect(report.tables == 2)
         #expect(report.items == 2)
-        #expect(report.problems.map(\.path) == [partition + "b-2.json"])
+        #expect(Set(report.problems.map(\.path)) == [partition + "b-2.json", folder.path + "/registry/transactions/junk.json"])
         #expect(report.removedTemporaries == [stale])
-        #expect(FileManager.default.fileExists(atPath: fresh))
+        #expect(FileManager.default.fileExists(atPath: fresh))  // too young
+        #expect(FileManager.default.fileExists(atPath: live))  // its writer still runs
     }
 }

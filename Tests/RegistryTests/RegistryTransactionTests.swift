@@ -87,12 +87,33 @@ import Testing
         try registry.put("a", ItemKey("x"), ["n": 1])
         try registry.put("b", ItemKey("y"), ["n": 1])
         try leaveDeadTransaction(registry, moving: [("a", ItemKey("x"), ["n": 2]), ("b", ItemKey("y"), ["n": 2])])
-        #expect(try registry.get("a", ItemKey("x"))?.attributes["n"] == 1)  // readers see the old state until recovery
-
         let reopened = try folder.registry()
         #expect(try reopened.get("a", ItemKey("x")).map { ($0.version, $0.attributes["n"]) } ?? (0, nil) == (2, 2))
         #expect(try reopened.get("b", ItemKey("y"))?.attributes["n"] == 2)
         #expect(folder.files().filter { $0.hasPrefix("registry/transactions/") || $0.contains("/.tmp-") }.isEmpty)
+    }
+
+    @Test func aReaderFinishesADeadWritersTransactionBeforeReading() throws {
+        let registry = try folder.registry()  // long-lived, opened before the writer died
+        try registry.put("a", ItemKey("x"), ["n": 1])
+        try registry.put("b", ItemKey("y"), ["n": 1])
+        #expect(try registry.get("b", ItemKey("y"))?.version == 1)
+        try leaveDeadTransaction(registry, moving: [("a", ItemKey("x"), ["n": 2]), ("b", ItemKey("y"), ["n": 2])])
+        #expect(try registry.get("a", ItemKey("x"))?.attributes["n"] == 2)
+        #expect(try registry.scan("b").items.first?.attributes["n"] == 2)
+    }
+
+    @Test func deletesAndChecksOnAMissingTableCreateNoTable() throws {
+        let registry = try folder.registry()
+        try registry.transact([
+            .put(table: "t", key: ItemKey("a"), attributes: [:], condition: .none),
+            .check(table: "typo", key: ItemKey("a"), condition: .absent),
+            .delete(table: "gone", key: ItemKey("a"), condition: .none),
+        ])
+        #expect(try registry.tables() == ["t"])
+        #expect(throws: RegistryError.conditionFailed(table: "typo", key: ItemKey("a"), condition: .exists, current: nil)) {
+            try registry.transact([.check(table: "typo", key: ItemKey("a"), condition: .exists)])
+        }
     }
 
     @Test func aWriterFinishesADeadTransactionOnItsItemBeforeWriting() throws {
@@ -125,13 +146,13 @@ import Testing
 
     @Test func aBadTransactionFileReportsEveryProblemWithItsPointer() throws {
         let file = try JSONValue(parsing: """
-            [{"op": "put", "table": "t", "pk": "a"},
+            [{"op": "put", "table": "t", "pk": "a", "ifAbsent": 1},
              {"op": "upsert", "table": "t", "pk": "b"},
              {"op": "update", "table": "t", "pk": "c", "add": {"n": "one"}, "ifVersion": 0, "colour": 1}]
             """)
         let error = #expect(throws: RegistryError.self) { try TransactionWrite.decodeList(file) }
         let message = error?.description ?? ""
-        for expected in ["/0/item: expected an object", "/1/op: expected one of put, update, delete, check",
+        for expected in ["/0/item: expected an object", "/0/ifAbsent: expected true or false", "/1/op: expected one of put, update, delete, check",
                          "/2/add/n: expected a number", "/2/ifVersion: expected a positive integer", "/2/colour: unknown field"] {
             #expect(message.contains(expected), "missing \(expected) in \(message)")
         }
