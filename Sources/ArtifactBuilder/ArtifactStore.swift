@@ -57,17 +57,7 @@ package struct ArtifactStore: Sendable {
         try manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let temporary = folder + "/.tmp-\(digest.prefix(16))-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? manager.removeItem(atPath: temporary) }
-        for file in files {
-            let target = temporary + "/code/" + file.path
-            try manager.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let bytes = try snapshot.contents(of: file.path)
-            if file.isSymlink {
-                try manager.createSymbolicLink(atPath: target, withDestinationPath: String(decoding: bytes, as: UTF8.self))
-            } else {
-                try Data(bytes).write(to: URL(fileURLWithPath: target))
-                try manager.setAttributes([.posixPermissions: file.mode == 0o100755 ? 0o555 : 0o444], ofItemAtPath: target)
-            }
-        }
+        try snapshot.write(files, to: temporary + "/code", readOnly: true)
         let manifest: [String: Any] = [
             "format": 1, "digest": digest, "stage": stage.kind.rawValue, "model": config.name, "script": stage.script,
             "firstCommit": commit,

@@ -22,6 +22,11 @@ package struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible 
     package var file: String
     package var diagnostics: [ConfigDiagnostic]
 
+    package init(file: String, diagnostics: [ConfigDiagnostic]) {
+        self.file = file
+        self.diagnostics = diagnostics
+    }
+
     package var description: String {
         "\(file) has \(diagnostics.count) problem\(diagnostics.count == 1 ? "" : "s"):\n"
             + diagnostics.map { "  " + $0.description }.joined(separator: "\n")

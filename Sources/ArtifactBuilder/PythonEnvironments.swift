@@ -99,5 +99,12 @@ package final class FolderLock {
         while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
     }
 
+    /// Writes `pid` into the lock file, for `holder(of:)` and for people.
+    func record(pid: Int32) {
+        ftruncate(fd, 0)
+        let text = Array("\(pid)\n".utf8)
+        _ = pwrite(fd, text, text.count, 0)
+    }
+
     deinit { close(fd) }
 }

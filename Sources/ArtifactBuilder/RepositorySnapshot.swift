@@ -38,6 +38,29 @@ extension RepositorySnapshot {
         return files.values.filter { $0.path.hasPrefix(prefix) }.sorted { $0.path < $1.path }
     }
 
+    /// Writes every file into `folder` (a scratch copy of the commit).
+    package func extract(to folder: String) throws {
+        try write(Array(files.values), to: folder, readOnly: false)
+    }
+
+    /// Writes `files` under `folder` with their modes (read-only when asked) and symlinks.
+    package func write(_ files: [SnapshotFile], to folder: String, readOnly: Bool) throws {
+        let manager = FileManager.default
+        for file in files {
+            let target = folder + "/" + file.path
+            try manager.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let bytes = try contents(of: file.path)
+            if file.isSymlink {
+                try manager.createSymbolicLink(atPath: target, withDestinationPath: String(decoding: bytes, as: UTF8.self))
+            } else {
+                try Data(bytes).write(to: URL(fileURLWithPath: target))
+                let executable = file.mode == 0o100755
+                let mode = readOnly ? (executable ? 0o555 : 0o444) : (executable ? 0o755 : 0o644)
+                try manager.setAttributes([.posixPermissions: mode], ofItemAtPath: target)
+            }
+        }
+    }
+
     /// Where a symlink points, as a repository path; nil when it leaves the repository.
     package func symlinkTarget(_ file: SnapshotFile) throws -> String? {
         let target = String(decoding: try contents(of: file.path), as: UTF8.self)

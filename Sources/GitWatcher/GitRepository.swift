@@ -116,6 +116,16 @@ package final class GitRepository {
         return name.hasPrefix("refs/heads/") ? String(name.dropFirst("refs/heads/".count)) : nil
     }
 
+    /// The branch pushes build by default: HEAD's branch when it exists, else `main`, else
+    /// `master`, else the only branch. (`git init --bare` points HEAD at `master` even when
+    /// only `main` is ever pushed.)
+    package func effectiveDefaultBranch() throws(GitError) -> String? {
+        let branches = try branches()
+        if let head = try defaultBranch(), branches[head] != nil { return head }
+        for name in ["main", "master"] where branches[name] != nil { return name }
+        return branches.count == 1 ? branches.keys.first : nil
+    }
+
     /// Every branch and the commit it points at.
     package func branches() throws(GitError) -> [String: ObjectID] {
         var iterator: OpaquePointer?

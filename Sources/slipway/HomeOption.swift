@@ -18,6 +18,12 @@ struct HomeOption: ParsableArguments {
         return user + "/.slipway"
     }
 
+    /// The home as an absolute path (what hooks and services remember).
+    var absolutePath: String {
+        let p = path
+        return p.hasPrefix("/") ? p : (String(cString: getcwd(nil, 0)) + "/" + p)
+    }
+
     /// Opens the home's registry. `SLIPWAY_CRASH_POINT` (a testing hook) names a
     /// transaction step at which the process kills itself.
     func registry() throws -> Registry {

@@ -9,6 +9,9 @@ struct Slipway: ParsableCommand {
             State lives in $SLIPWAY_HOME (default ~/.slipway). Exit status: 0 success, 1 failure, \
             2 usage error, 3 a condition failed, 4 not found.
             """,
-        subcommands: [RegistryCommand.self, DemoCommand.self]
+        subcommands: [
+            ModelCommand.self, RepoCommand.self, HookCommand.self, BuildCommand.self, BuildsCommand.self,
+            ArtifactsCommand.self, AgentCommand.self, RegistryCommand.self, DemoCommand.self,
+        ]
     )
 }

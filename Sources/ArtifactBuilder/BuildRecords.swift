@@ -1,0 +1,38 @@
+import Foundation
+import Registry
+
+/// The registry tables the build side owns, and how build ids look.
+package enum BuildTables {
+    /// `models/MODEL`: the build counter and the latest successful build's artifacts.
+    package static let models = "models"
+    /// `builds/MODEL/NNNNNNNN`: one record per build.
+    package static let builds = "builds"
+    /// `artifacts/DIGEST`: what each stored artifact is.
+    package static let artifacts = "artifacts"
+    /// `repositories/NAME`: registered repositories.
+    package static let repositories = "repositories"
+
+    /// `demand-12` for build 12 of model `demand`.
+    package static func buildID(model: String, number: Int) -> String { "\(model)-\(number)" }
+
+    /// The sort key of build `number`: zero-padded so that keys sort by number.
+    package static func sortKey(_ number: Int) -> String { String(format: "%08d", number) }
+
+    /// The model and number of a build id (the number follows the last `-`).
+    package static func parse(buildID: String) -> (model: String, number: Int)? {
+        guard let dash = buildID.lastIndex(of: "-"), let number = Int(buildID[buildID.index(after: dash)...]), number > 0 else { return nil }
+        return (String(buildID[..<dash]), number)
+    }
+}
+
+/// Events a build emits as it goes, each saying why ("cache hit: preprocess ...").
+package struct BuildEvent: Sendable, CustomStringConvertible {
+    package var buildID: String
+    package var message: String
+    package var description: String { "\(buildID): \(message)" }
+}
+
+/// Told of every successful build: the seam where the pipelines start training.
+package protocol BuildListener: Sendable {
+    func buildSucceeded(model: String, buildID: String, record: [String: JSONValue])
+}

@@ -1,0 +1,221 @@
+import Foundation
+import GitWatcher
+import Registry
+
+/// Builds a commit of a model repository: reads `slipway.yaml` and the files at the commit
+/// through libgit2 (no checkout), validates them, makes one content-addressed artifact per
+/// stage (reusing unchanged ones), runs the declared build steps, and records the build.
+/// Only a successful build moves the model's latest-artifact pointers, in the same
+/// transaction that marks the build succeeded; a failed build records why and changes
+/// nothing else.
+///
+/// Synchronous (it runs git, venv and pip): call it from a build thread.
+package final class Builder: Sendable {
+    package let home: String
+    package let registry: Registry
+    package let environments: PythonEnvironments
+    package let store: ArtifactStore
+    let listener: (any BuildListener)?
+    let progress: @Sendable (BuildEvent) -> Void
+
+    package init(
+        home: String, registry: Registry, python: String = "python3", listener: (any BuildListener)? = nil,
+        progress: @escaping @Sendable (BuildEvent) -> Void = { _ in }
+    ) throws {
+        self.home = home
+        self.registry = registry
+        self.environments = try PythonEnvironments(folder: home + "/envs", python: python)
+        self.store = ArtifactStore(folder: home + "/artifacts")
+        self.listener = listener
+        self.progress = progress
+    }
+
+    /// Builds the request's commit and returns the final build record (`status` is
+    /// `succeeded` or `failed`). Throws only when the registry itself fails.
+    @discardableResult
+    package func build(_ request: BuildRequest) throws -> Item {
+        var repository: GitRepository?
+        var commit: ObjectID?
+        var info: CommitInfo?
+        var config: ModelConfig?
+        var failure: String?
+        var diagnostics: [ConfigDiagnostic] = []
+        do {
+            let opened = try GitRepository(path: request.repositoryPath)
+            repository = opened
+            commit = try opened.resolveCommit(request.commit)
+            info = try opened.commitInfo(commit!)
+            guard let bytes = try opened.contents(of: ModelConfig.fileName, at: commit!) else {
+                throw BuildFailure("no \(ModelConfig.fileName) at the root of commit \(commit!.hex.prefix(7))",
+                                   hint: "add one (`slipway model init` writes a working example)")
+            }
+            config = try ModelConfig.parse(String(decoding: bytes, as: UTF8.self), file: "\(ModelConfig.fileName) at \(commit!.hex.prefix(7))")
+        } catch let error as ConfigError {
+            failure = error.description
+            diagnostics = error.diagnostics
+        } catch {
+            failure = "\(error)"
+        }
+
+        let model = try config?.name ?? registry.get(BuildTables.repositories, ItemKey(request.repositoryName))?
+            .attributes["model"]?.stringValue ?? request.repositoryName
+        let number = Int(try registry.update(BuildTables.models, ItemKey(model), [.add("builds", 1)]).attributes["builds"]?.intValue ?? 1)
+        let id = BuildTables.buildID(model: model, number: number)
+        let key = ItemKey(model, BuildTables.sortKey(number))
+        let log = BuildLog(path: home + "/logs/builds/\(id).log")
+        let say: (String) -> Void = { [progress] message in
+            guard !message.allSatisfy(\.isWhitespace) else { return }
+            log.append(message)
+            progress(BuildEvent(buildID: id, message: message))
+        }
+
+        var record: [String: JSONValue] = request.json.merging([
+            "id": .string(id), "model": .string(model), "number": .int(Int64(number)), "status": "running",
+            "startedAt": .double(Date().timeIntervalSince1970), "pid": .int(Int64(getpid())), "log": .string(log.path),
+        ]) { $1 }
+        if let commit { record["commit"] = .string(commit.hex) }
+        if let info {
+            record["author"] = .string("\(info.authorName) <\(info.authorEmail)>")
+            record["message"] = .string(info.summary)
+            record["committedAt"] = .int(info.time)
+        }
+        try registry.put(BuildTables.builds, key, record, condition: .absent)
+        say("building \(request.branch.map { "\($0) at " } ?? "")\(commit?.hex.prefix(7) ?? Substring(request.commit)) of \(request.repositoryPath)")
+
+        if failure == nil, let repository, let commit, let config {
+            do {
+                let outcome = try buildArtifacts(config: config, repository: repository, commit: commit, say: say)
+                record.merge(outcome) { $1 }
+            } catch let error as ConfigError {
+                failure = error.description
+                diagnostics = error.diagnostics
+            } catch {
+                failure = "\(error)"
+            }
+        }
+        record["finishedAt"] = .double(Date().timeIntervalSince1970)
+        record["pid"] = nil
+
+        guard failure == nil, let config else {
+            record["status"] = "failed"
+            record["error"] = .string(failure ?? "unknown failure")
+            if !diagnostics.isEmpty {
+                record["diagnostics"] = .array(diagnostics.map { d in
+                    ["keyPath": .string(d.keyPath), "line": d.line.map { .int(Int64($0)) } ?? .null,
+                     "message": .string(d.message), "hint": d.hint.map(JSONValue.string) ?? .null]
+                })
+            }
+            say("failed: \(failure ?? "")")
+            return try registry.put(BuildTables.builds, key, record)
+        }
+
+        record["status"] = "succeeded"
+        var latest: [String: JSONValue] = [
+            "build": .string(id), "commit": record["commit"]!, "configDigest": record["configDigest"]!,
+            "stages": record["artifacts"]!, "completedAt": record["finishedAt"]!,
+        ]
+        if let branch = request.branch { latest["branch"] = .string(branch) }
+        try registry.transact([
+            .put(table: BuildTables.builds, key: key, attributes: record, condition: .exists),
+            .update(table: BuildTables.models, key: ItemKey(model), changes: [
+                .set("latest", .object(latest)), .set("repository", .string(request.repositoryName)),
+                .set("repositoryPath", .string(request.repositoryPath)),
+            ], condition: .none),
+        ])
+        try registry.update(BuildTables.repositories, ItemKey(request.repositoryName), [.set("model", .string(config.name))])
+        say("succeeded")
+        let stored = try registry.get(BuildTables.builds, key)!
+        listener?.buildSucceeded(model: model, buildID: id, record: stored.attributes)
+        return stored
+    }
+
+    /// Validates the config against the commit, digests host data, makes each stage's
+    /// artifact and runs the build steps; returns what the build record gains.
+    private func buildArtifacts(
+        config: ModelConfig, repository: GitRepository, commit: ObjectID, say: (String) -> Void
+    ) throws -> [String: JSONValue] {
+        let snapshot = try GitSnapshot(repository: repository, commit: commit)
+        let problems = config.check(against: snapshot)
+        guard problems.isEmpty else {
+            throw ConfigError(file: "\(ModelConfig.fileName) at \(commit.hex.prefix(7))", diagnostics: problems)
+        }
+        var data: [String: JSONValue] = [:]
+        for input in config.data {
+            switch input.source {
+            case .repository(let path):
+                let files = snapshot.files(under: path).map { "\($0.contentID) \($0.path)" }
+                data[input.name] = ["path": .string(path), "digest": .string(Digest.sha256(lines: files))]
+            case .host(let path):
+                do {
+                    data[input.name] = ["host": .string(path), "digest": .string(try Digest.ofHostPath(path))]
+                } catch {
+                    throw BuildFailure("host data '\(input.name)' at '\(path)' cannot be read", hint: "create it, or fix data.\(input.name).host")
+                }
+            }
+        }
+        let requirements = try config.requirements.map { try snapshot.contents(of: $0) }
+        let environment = try environments.environment(requirements: requirements) { say($0) }
+        say(environment.created ? "environment \(environment.digest.prefix(12)) created" : "cache hit: environment \(environment.digest.prefix(12))")
+
+        var artifacts: [String: JSONValue] = [:]
+        var byKind: [StageKind: Artifact] = [:]
+        for (kind, stage) in config.stages.sorted(by: { $0.key < $1.key }) {
+            let artifact = try store.artifact(for: stage, config: config, snapshot: snapshot, environment: environment, commit: commit.hex)
+            byKind[kind] = artifact
+            say(artifact.created ? "built \(kind.rawValue) artifact \(artifact.digest.prefix(12))" : "cache hit: \(kind.rawValue) artifact \(artifact.digest.prefix(12))")
+            artifacts[kind.rawValue] = ["digest": .string(artifact.digest), "path": .string(artifact.path), "reused": .bool(!artifact.created)]
+            if artifact.created {
+                try registry.put(BuildTables.artifacts, ItemKey(artifact.digest), [
+                    "stage": .string(kind.rawValue), "model": .string(config.name), "path": .string(artifact.path),
+                    "environment": .string(environment.path), "firstCommit": .string(commit.hex),
+                    "createdAt": .double(Date().timeIntervalSince1970),
+                ])
+            }
+        }
+        if !config.buildSteps.isEmpty {
+            // Steps (the repository's own tests, say) see the whole commit, in a scratch copy.
+            let work = home + "/work/" + commit.hex + "-\(getpid())"
+            try? FileManager.default.removeItem(atPath: work)
+            defer { try? FileManager.default.removeItem(atPath: work) }
+            try snapshot.extract(to: work)
+            for step in config.buildSteps {
+                try runStep(step, in: work, environment: byKind[step.stage]!.environment, say: say)
+            }
+        }
+        let configBytes = try snapshot.contents(of: ModelConfig.fileName)
+        return ["artifacts": .object(artifacts), "data": .object(data), "configDigest": .string(Digest.sha256(configBytes)),
+                "python": .string(environments.version)]
+    }
+
+    private func runStep(_ step: BuildStep, in work: String, environment: PythonEnvironment, say: (String) -> Void) throws {
+        say("step '\(step.name)' in the \(step.stage.rawValue) environment: \(step.run)")
+        let result = try Command.run("/bin/sh", ["-c", step.run], in: work, environment: [
+            "PATH": environment.path + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+            "VIRTUAL_ENV": environment.path, "PYTHONDONTWRITEBYTECODE": "1",
+        ])
+        say(result.output)
+        guard result.succeeded else {
+            throw BuildFailure("build step '\(step.name)' failed with exit status \(result.status): \(result.output.suffix(600))",
+                               hint: "run `\(step.run)` in the repository to see it fail")
+        }
+    }
+}
+
+/// A build's log file, appended to as the build goes.
+final class BuildLog: Sendable {
+    let path: String
+
+    init(path: String) {
+        self.path = path
+        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    }
+
+    func append(_ text: String) {
+        guard !text.allSatisfy(\.isWhitespace) else { return }
+        let line = text.hasSuffix("\n") ? text : text + "\n"
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        _ = line.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+        close(fd)
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import ArtifactBuilder
+import Foundation
+import Synchronization
+
+/// Set by SIGTERM and SIGINT; the agent stops after the build in progress.
+let stopRequested = Atomic<Bool>(false)
+
+/// `slipway agent [--once]` and `slipway agent install-service`.
+struct AgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run the agent: build what the hook queued and what the watcher notices, until SIGTERM.",
+        subcommands: [Run.self, InstallService.self], defaultSubcommand: Run.self)
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the agent (the default).")
+        @Flag(help: "Process what is pending, then exit (for tests and cron).") var once = false
+        @Option(help: "Seconds between scans of the watched repositories.") var interval: Double = 2
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            let registry = try home.registry()
+            let log: @Sendable (String) -> Void = { line in
+                let stamp = ISO8601DateFormatter().string(from: Date())
+                FileHandle.standardOutput.write(Data("\(stamp) \(line)\n".utf8))
+            }
+            let builder = try Builder(home: home.absolutePath, registry: registry) { event in log(event.description) }
+            let agent: BuildAgent
+            do {
+                agent = try BuildAgent(home: home.absolutePath, registry: registry, builder: builder, log: log)
+            } catch let failure as BuildFailure {
+                throw CommandFailure(message: failure.description, status: ExitStatus.failure)
+            }
+            if once {
+                let builds = try agent.runOnce()
+                log("done: \(builds.count) build\(builds.count == 1 ? "" : "s")")
+                return
+            }
+            for signalNumber in [SIGTERM, SIGINT] {
+                signal(signalNumber) { _ in stopRequested.store(true, ordering: .relaxed) }
+            }
+            log("agent running for \(home.absolutePath) (pid \(getpid()))")
+            try agent.run(interval: interval) { stopRequested.load(ordering: .relaxed) }
+            log("agent stopped")
+        }
+    }
+
+    struct InstallService: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "install-service", abstract: "Write a systemd unit that runs the agent (restart on failure, logs to the journal).")
+        @Option(help: "The user the agent runs as.") var user = ProcessInfo.processInfo.environment["USER"] ?? "root"
+        @Option(help: "Where to write the unit.") var unitDirectory = "/etc/systemd/system"
+        @Option(help: "The unit's name.") var unitName = "slipway-agent.service"
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            let unit = ServiceUnit.render(executable: executable, home: home.absolutePath, user: user)
+            try FileManager.default.createDirectory(atPath: unitDirectory, withIntermediateDirectories: true)
+            let path = unitDirectory + "/" + unitName
+            try Data(unit.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            print("wrote \(path)\nnext: systemctl daemon-reload && systemctl enable --now \(unitName)\nlogs: journalctl -u \(unitName) -f")
+        }
+    }
+}
+
+/// The systemd unit for the agent; `hooks/slipway-agent.service` is the same template.
+enum ServiceUnit {
+    static func render(executable: String, home: String, user: String) -> String {
+        """
+        [Unit]
+        Description=Slipway agent: builds, trains and serves pushed model repositories
+        After=network.target
+
+        [Service]
+        Type=simple
+        User=\(user)
+        Environment=SLIPWAY_HOME=\(home)
+        ExecStart=\(executable) agent run --home \(home)
+        Restart=on-failure
+        RestartSec=2
+        KillSignal=SIGTERM
+        TimeoutStopSec=30
+        StandardOutput=journal
+        StandardError=journal
+
+        [Install]
+        WantedBy=multi-user.target
+
+        """
+    }
+}

@@ -1,0 +1,145 @@
+import ArgumentParser
+import ArtifactBuilder
+import Foundation
+import GitWatcher
+import Registry
+
+/// `slipway build MODEL [--commit REV]`.
+struct BuildCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build", abstract: "Build a model's repository by hand (now, or by the running agent).")
+    @Argument(help: "The model (or the repository's registered name).") var model: String
+    @Option(help: "The commit or branch to build (default: the default branch).") var commit: String?
+    @Flag(help: "Print the build record as JSON.") var json = false
+    @OptionGroup var home: HomeOption
+
+    func run() throws {
+        let registry = try home.registry()
+        let repositories = try WatchedRepository.all(in: registry)
+        guard let repository = repositories.first(where: { $0.model == model }) ?? repositories.first(where: { $0.name == model }) else {
+            throw CommandFailure.notFound(
+                "no repository for model '\(model)'; known: \(repositories.map { $0.model ?? $0.name }.joined(separator: ", ")). Register one with `slipway repo add NAME PATH`")
+        }
+        let git = try GitRepository(path: repository.path)
+        let branch = commit == nil ? try git.effectiveDefaultBranch() : nil
+        let sha = try git.resolveCommit(commit ?? branch ?? "HEAD")
+        let request = BuildRequest(repositoryName: repository.name, repositoryPath: repository.path, branch: branch,
+                                   commit: sha.hex, requestedBy: "manual", requestedAt: Date().timeIntervalSince1970)
+        let queue = BuildQueue(registry: registry)
+        let builder = try Builder(home: home.absolutePath, registry: registry) { event in
+            if !json { print(event.message) }
+        }
+        let agent: BuildAgent
+        do {
+            agent = try BuildAgent(home: home.absolutePath, registry: registry, builder: builder, log: { _ in })
+        } catch let failure as BuildFailure {
+            try queue.enqueue(request)
+            print("queued \(sha.hex.prefix(7)) of '\(model)': \(failure.message), which will build it")
+            return
+        }
+        let id = try queue.enqueue(request)
+        let record = try builder.build(request)
+        try queue.remove(id)
+        withExtendedLifetime(agent) {}
+        try BuildsCommand.report(record, json: json)
+    }
+}
+
+/// `slipway builds list|show`.
+struct BuildsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "builds", abstract: "Read build records.", subcommands: [List.self, Show.self])
+
+    /// Prints a build record; exit 1 when the build failed.
+    static func report(_ record: Item, json: Bool) throws {
+        if json {
+            print(JSONValue.object(record.attributes).serialized())
+        } else {
+            print(summary(record.attributes))
+        }
+        if record.attributes["status"] == "failed" {
+            throw CommandFailure(message: "build \(record.attributes["id"]?.stringValue ?? "") failed: \(record.attributes["error"]?.stringValue ?? "")", status: ExitStatus.failure)
+        }
+    }
+
+    static func summary(_ build: [String: JSONValue]) -> String {
+        let commit = build["commit"]?.stringValue.map { String($0.prefix(7)) } ?? "-"
+        let message = build["message"]?.stringValue ?? ""
+        return "\(build["id"]?.stringValue ?? "?")\t\(build["status"]?.stringValue ?? "?")\t\(build["branch"]?.stringValue ?? "-")\t\(commit)\t\(message)"
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A model's builds, newest first.")
+        @Argument(help: "The model.") var model: String
+        @Option(help: "At most this many.") var limit = 20
+        @Flag(help: "Print a JSON array of build records.") var json = false
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            let builds = try home.registry().query(BuildTables.builds, partition: model, descending: true, limit: limit).items
+            if json {
+                print(JSONValue.array(builds.map { .object($0.attributes) }).serialized())
+            } else {
+                if builds.isEmpty { print("no builds of '\(model)' yet") }
+                for build in builds { print(BuildsCommand.summary(build.attributes)) }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One build: status, error, artifacts, log.")
+        @Argument(help: "The build id, such as demand-3.") var id: String
+        @Flag(help: "Print the build record as JSON.") var json = false
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            guard let (model, number) = BuildTables.parse(buildID: id) else {
+                throw ValidationError("'\(id)' is not a build id; ids look like MODEL-NUMBER (see `slipway builds list MODEL`)")
+            }
+            guard let record = try home.registry().get(BuildTables.builds, ItemKey(model, BuildTables.sortKey(number))) else {
+                throw CommandFailure.notFound("no build '\(id)'; see `slipway builds list \(model)`")
+            }
+            if json {
+                print(JSONValue.object(record.attributes).serialized())
+                return
+            }
+            print(JSONValue.object(record.attributes).serialized(pretty: true))
+            if let log = record.attributes["log"]?.stringValue, let text = try? String(contentsOfFile: log, encoding: .utf8) {
+                print("--- log \(log)\n\(text)", terminator: "")
+            }
+        }
+    }
+}
+
+/// `slipway artifacts latest MODEL --stage STAGE`.
+struct ArtifactsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "artifacts", abstract: "Read stage artifacts.", subcommands: [Latest.self])
+
+    struct Latest: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The artifact of a stage from the model's latest successful build.")
+        @Argument(help: "The model.") var model: String
+        @Option(help: "preprocess, train, evaluate or serve.") var stage: String
+        @Flag(help: "Print {\"digest\", \"path\", \"commit\", \"build\"} as JSON.") var json = false
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            guard StageKind(rawValue: stage) != nil else {
+                throw ValidationError("unknown stage '\(stage)'; use one of \(StageKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let latest = try home.registry().get(BuildTables.models, ItemKey(model))?.attributes["latest"] else {
+                throw CommandFailure.notFound("model '\(model)' has no successful build yet; see `slipway builds list \(model)`")
+            }
+            guard let artifact = latest["stages"]?[stage] else {
+                throw CommandFailure.notFound("model '\(model)' has no \(stage) stage in build \(latest["build"]?.stringValue ?? "?")")
+            }
+            let value: JSONValue = [
+                "model": .string(model), "stage": .string(stage), "digest": artifact["digest"] ?? .null, "path": artifact["path"] ?? .null,
+                "commit": latest["commit"] ?? .null, "build": latest["build"] ?? .null,
+            ]
+            if json { print(value.serialized()) } else {
+                print("\(artifact["digest"]?.stringValue ?? "?")\t\(artifact["path"]?.stringValue ?? "?")\t\(latest["commit"]?.stringValue?.prefix(7) ?? "?")")
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import ArtifactBuilder
+import Foundation
+import GitWatcher
+import Registry
+
+/// `slipway repo add|list`.
+struct RepoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repo", abstract: "Register model repositories for the watcher.", subcommands: [Add.self, List.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Watch a repository (bare or not); the agent builds its pushes.")
+        @Argument(help: "A name for the repository.") var name: String
+        @Argument(help: "Its path.") var path: String
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            let repository = try WatchedRepository.register(name: name, path: path, in: try home.registry())
+            print("watching '\(repository.name)' at \(repository.path)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the watched repositories.")
+        @Flag(help: "Print a JSON array.") var json = false
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            let repositories = try WatchedRepository.all(in: try home.registry())
+            if json {
+                print(JSONValue.array(repositories.map { r in
+                    ["name": .string(r.name), "path": .string(r.path), "model": r.model.map(JSONValue.string) ?? .null]
+                }).serialized())
+            } else {
+                for r in repositories { print("\(r.name)\t\(r.path)\t\(r.model ?? "-")") }
+            }
+        }
+    }
+}
+
+/// `slipway hook install|post-receive`.
+struct HookCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hook", abstract: "The git post-receive hook that queues builds.", subcommands: [Install.self, PostReceive.self])
+
+    struct Install: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Install the post-receive hook in a repository and watch it (an existing hook keeps running).")
+        @Argument(help: "The repository (usually bare).") var repository: String
+        @Option(help: "The name to register it under (default: its folder name).") var name: String?
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            let registry = try home.registry()
+            let registered = try WatchedRepository.register(
+                name: name ?? WatchedRepository.defaultName(for: repository), path: repository, in: registry)
+            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            let hook = try PostReceiveHook.install(repositoryPath: registered.path, executable: executable, home: home.absolutePath)
+            print("installed \(hook) (home \(home.absolutePath)); watching '\(registered.name)'")
+        }
+    }
+
+    struct PostReceive: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "post-receive", abstract: "Run by git: read 'old new ref' lines and queue builds.", shouldDisplay: false)
+        @Option(help: "The repository git runs the hook in.") var repo: String
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            var input = ""
+            while let line = readLine(strippingNewline: false) { input += line }
+            let registry = try home.registry()
+            let repository = try WatchedRepository.at(path: repo, in: registry)
+                ?? WatchedRepository.register(name: WatchedRepository.defaultName(for: repo), path: repo, in: registry)
+            _ = try PostReceiveHook.handle(input: input, repository: repository, queue: BuildQueue(registry: registry)) { branch, commit in
+                BranchPolicy.shouldBuild(repositoryPath: repository.path, branch: branch, commit: commit)
+            }
+        }
+    }
+}
