@@ -18,13 +18,15 @@ package final class Builder: Sendable {
     let listener: (any BuildListener)?
     let progress: @Sendable (BuildEvent) -> Void
 
+    /// A builder for `home`. Environments live in `home/envs` unless `environments` names
+    /// another folder (tests share one, since a venv takes seconds to make).
     package init(
-        home: String, registry: Registry, python: String = "python3", listener: (any BuildListener)? = nil,
-        progress: @escaping @Sendable (BuildEvent) -> Void = { _ in }
+        home: String, registry: Registry, python: String = "python3", environments: String? = nil,
+        listener: (any BuildListener)? = nil, progress: @escaping @Sendable (BuildEvent) -> Void = { _ in }
     ) throws {
         self.home = home
         self.registry = registry
-        self.environments = try PythonEnvironments(folder: home + "/envs", python: python)
+        self.environments = try PythonEnvironments(folder: environments ?? home + "/envs", python: python)
         self.store = ArtifactStore(folder: home + "/artifacts")
         self.listener = listener
         self.progress = progress

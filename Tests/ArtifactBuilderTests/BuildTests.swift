@@ -1,0 +1,148 @@
+import ArtifactBuilder
+import Foundation
+import GitWatcher
+import Registry
+import Testing
+
+/// Pushes of real repositories, built by the agent (the watcher notices them: no hook here).
+@Suite(.serialized) struct BuildTests {
+    let fixture: GitFixture
+
+    init() throws { fixture = try GitFixture() }
+
+    func latest(_ registry: Registry, _ stage: String) throws -> String? {
+        try registry.get("models", ItemKey("demand"))?.attributes["latest"]?["stages"]?[stage]?["digest"]?.stringValue
+    }
+
+    @Test func aPushBuildsEveryStageAndMovesTheLatestPointers() throws {
+        let clone = try fixture.clone("alice")
+        try fixture.push(clone)
+        let (registry, agent) = try fixture.agent()
+        let builds = try agent.runOnce()
+        #expect(builds.count == 1)
+        let build = try #require(builds.first?.attributes)
+        #expect(build["status"] == "succeeded", "\(build["error"] ?? "")")
+        #expect(build["commit"]?.stringValue == (try fixture.git(["rev-parse", "main"], in: fixture.bare)))
+        #expect(build["author"] == "Ada Scientist <ada@example.com>")
+        #expect(build["branch"] == "main")
+        #expect(build["data"]?["sales"]?["digest"]?.stringValue?.count == 64)
+        let latest = try #require(registry.get("models", ItemKey("demand"))?.attributes["latest"])
+        #expect(latest["build"] == "demand-1")
+        for stage in ["preprocess", "train", "evaluate", "serve"] {
+            let path = try #require(latest["stages"]?[stage]?["path"]?.stringValue)
+            #expect(FileManager.default.fileExists(atPath: path + "/manifest.json"))
+        }
+        let trainCode = latest["stages"]!["train"]!["path"]!.stringValue! + "/code"
+        #expect(FileManager.default.fileExists(atPath: trainCode + "/train.py"))
+        #expect(FileManager.default.fileExists(atPath: trainCode + "/model_lib.py"))
+        #expect(!FileManager.default.fileExists(atPath: trainCode + "/preprocess.py"))
+        #expect(!FileManager.default.isWritableFile(atPath: trainCode + "/train.py") || getuid() == 0)
+        let mode = try FileManager.default.attributesOfItem(atPath: trainCode + "/train.py")[.posixPermissions] as? Int
+        #expect(mode == 0o444)
+        #expect(try agent.runOnce().isEmpty, "a second pass built the same push again")
+    }
+
+    @Test func aCommitThatChangesOnlyTrainReusesTheOtherArtifacts() throws {
+        let clone = try fixture.clone("alice")
+        try fixture.push(clone)
+        let (registry, agent) = try fixture.agent()
+        try agent.runOnce()
+        let before = try ["preprocess", "train", "evaluate", "serve"].map { try latest(registry, $0) }
+        try fixture.change(clone, "train.py", append: "\n# tuned\n", message: "tune training")
+        try fixture.push(clone)
+        let build = try #require(try agent.runOnce().first?.attributes)
+        #expect(build["status"] == "succeeded")
+        #expect(build["artifacts"]?["preprocess"]?["reused"] == true)
+        #expect(build["artifacts"]?["train"]?["reused"] == false)
+        let after = try ["preprocess", "train", "evaluate", "serve"].map { try latest(registry, $0) }
+        #expect(after[0] == before[0] && after[2] == before[2] && after[3] == before[3])
+        #expect(after[1] != before[1])
+    }
+
+    @Test func aBrokenConfigFailsTheBuildClearlyAndLeavesLatestAlone() throws {
+        let clone = try fixture.clone("alice")
+        try fixture.push(clone)
+        let (registry, agent) = try fixture.agent()
+        try agent.runOnce()
+        let good = try registry.get("models", ItemKey("demand"))?.attributes["latest"]
+        let config = try String(contentsOfFile: clone + "/slipway.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "    hyperparameters:", with: "    hyperparams:")
+            .replacingOccurrences(of: "script: evaluate.py", with: "script: missing.py")
+        try fixture.write(clone, "slipway.yaml", config, message: "break the config")
+        try fixture.push(clone)
+        let build = try #require(try agent.runOnce().first?.attributes)
+        #expect(build["status"] == "failed")
+        let error = build["error"]?.stringValue ?? ""
+        #expect(error.contains("unknown key 'hyperparams' in stages.train; did you mean 'hyperparameters'?"), "\(error)")
+        #expect(build["diagnostics"]?.arrayValue?.isEmpty == false)
+        #expect(try registry.get("models", ItemKey("demand"))?.attributes["latest"] == good)
+
+        // Fixing the typo leaves the missing script: reported with its line and a hint.
+        try fixture.write(clone, "slipway.yaml", config.replacingOccurrences(of: "hyperparams:", with: "hyperparameters:"), message: "fix typo")
+        try fixture.push(clone)
+        let second = try #require(try agent.runOnce().first?.attributes)
+        #expect(second["status"] == "failed")
+        #expect(second["error"]?.stringValue?.contains("'missing.py' is not in commit") == true)
+        #expect(second["diagnostics"]?.arrayValue?.first?["line"]?.intValue != nil)
+    }
+
+    @Test func aFailingBuildStepFailsTheBuild() throws {
+        let clone = try fixture.clone("alice")
+        try fixture.write(clone, "tests/test_model.py", "import unittest\nclass T(unittest.TestCase):\n    def test_fails(self):\n        self.fail('boom')\n", message: "a failing test")
+        try fixture.push(clone)
+        let (registry, agent) = try fixture.agent()
+        let build = try #require(try agent.runOnce().first?.attributes)
+        #expect(build["status"] == "failed")
+        #expect(build["error"]?.stringValue?.contains("build step 'unit tests' failed") == true)
+        #expect(build["error"]?.stringValue?.contains("boom") == true)
+        #expect(try registry.get("models", ItemKey("demand"))?.attributes["latest"] == nil)
+    }
+
+    @Test func severalPushesBeforeABuildBuildTheNewestAndSupersedeTheRest() throws {
+        let clone = try fixture.clone("alice")
+        try fixture.push(clone)
+        let (registry, agent) = try fixture.agent()
+        try agent.runOnce()
+        // The agent is busy elsewhere while three commits arrive; the hook queues each one.
+        var pushed: [String] = []
+        for n in 1...3 {
+            pushed.append(try fixture.change(clone, "train.py", append: "\n# change \(n)\n", message: "change \(n)"))
+            try fixture.push(clone)
+            try BuildQueue(registry: registry).enqueue(branchTip: BuildRequest(
+                repositoryName: "demand", repositoryPath: fixture.bare, branch: "main", commit: pushed.last!,
+                requestedBy: "hook", requestedAt: Date().timeIntervalSince1970))
+        }
+        let builds = try agent.runOnce()
+        #expect(builds.map { $0.attributes["commit"]?.stringValue } == [pushed[2]])
+        let records = try registry.query("builds", partition: "demand").items.map(\.attributes)
+        for commit in pushed.dropLast() {
+            #expect(records.contains { $0["commit"]?.stringValue == commit && $0["status"] == "superseded" })
+        }
+        #expect(try BuildQueue(registry: registry).pending().isEmpty)
+    }
+
+    @Test func onlyTheBranchesTheConfigNamesBuild() throws {
+        let clone = try fixture.clone("alice")
+        try fixture.push(clone)
+        let (registry, agent) = try fixture.agent()
+        try agent.runOnce()
+        try fixture.git(["checkout", "-q", "-b", "experiment"], in: clone)
+        try fixture.change(clone, "train.py", append: "\n# experiment\n", message: "experiment")
+        try fixture.push(clone, "experiment")
+        #expect(try agent.runOnce().isEmpty)
+        #expect(try BuildQueue(registry: registry).cursor(repository: "demand", branch: "experiment") != nil)
+        // Listing the branch in the config makes its next push build.
+        let config = try String(contentsOfFile: clone + "/slipway.yaml", encoding: .utf8)
+        try fixture.write(clone, "slipway.yaml", config.replacingOccurrences(of: "requirements: requirements.txt", with: "requirements: requirements.txt\nbranches: [main, experiment]"), message: "build experiment")
+        try fixture.push(clone, "experiment")
+        #expect(try agent.runOnce().first?.attributes["branch"] == "experiment")
+    }
+
+    @Test func aSecondAgentForTheSameHomeIsRefusedNamingTheFirst() throws {
+        let (registry, first) = try fixture.agent()
+        defer { withExtendedLifetime(first) {} }
+        let builder = try Builder(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments)
+        let error = #expect(throws: BuildFailure.self) { try BuildAgent(home: fixture.home, registry: registry, builder: builder, log: { _ in }) }
+        #expect(error?.message.contains("pid \(getpid())") == true)
+    }
+}
