@@ -25,7 +25,7 @@ struct AgentCommand: ParsableCommand {
                 let stamp = ISO8601DateFormatter().string(from: Date())
                 FileHandle.standardOutput.write(Data("\(stamp) \(line)\n".utf8))
             }
-            let builder = try Builder(home: home.absolutePath, registry: registry) { event in log(event.description) }
+            let builder = try Builder(home: home.absolutePath, registry: registry, environments: home.environments) { event in log(event.description) }
             let agent: BuildAgent
             do {
                 agent = try BuildAgent(home: home.absolutePath, registry: registry, builder: builder, log: log)
@@ -37,9 +37,14 @@ struct AgentCommand: ParsableCommand {
                 log("done: \(builds.count) build\(builds.count == 1 ? "" : "s")")
                 return
             }
+            // A launcher may have blocked these (Foundation's Process does, from some threads).
+            var signals = sigset_t()
+            sigemptyset(&signals)
             for signalNumber in [SIGTERM, SIGINT] {
+                sigaddset(&signals, signalNumber)
                 signal(signalNumber) { _ in stopRequested.store(true, ordering: .relaxed) }
             }
+            sigprocmask(SIG_UNBLOCK, &signals, nil)
             log("agent running for \(home.absolutePath) (pid \(getpid()))")
             try agent.run(interval: interval) { stopRequested.load(ordering: .relaxed) }
             log("agent stopped")

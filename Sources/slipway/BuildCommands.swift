@@ -26,7 +26,7 @@ struct BuildCommand: ParsableCommand {
         let request = BuildRequest(repositoryName: repository.name, repositoryPath: repository.path, branch: branch,
                                    commit: sha.hex, requestedBy: "manual", requestedAt: Date().timeIntervalSince1970)
         let queue = BuildQueue(registry: registry)
-        let builder = try Builder(home: home.absolutePath, registry: registry) { event in
+        let builder = try Builder(home: home.absolutePath, registry: registry, environments: home.environments) { event in
             if !json { print(event.message) }
         }
         let agent: BuildAgent

@@ -24,6 +24,12 @@ struct HomeOption: ParsableArguments {
         return p.hasPrefix("/") ? p : (String(cString: getcwd(nil, 0)) + "/" + p)
     }
 
+    /// Where Python environments are cached: `$SLIPWAY_ENVIRONMENTS`, else `HOME/envs`
+    /// (several homes on one machine may share one cache).
+    var environments: String? {
+        getenv("SLIPWAY_ENVIRONMENTS").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// Opens the home's registry. `SLIPWAY_CRASH_POINT` (a testing hook) names a
     /// transaction step at which the process kills itself.
     func registry() throws -> Registry {

@@ -1,0 +1,164 @@
+import Foundation
+import Registry
+import Testing
+
+/// Real pushes into bare repositories whose post-receive hook `slipway hook install`
+/// wrote, run by git itself (the pattern of git's t5401-update-hooks.sh).
+@Suite(.serialized) struct ModelRepositoryCLITests {
+    let shell = Shell()
+
+    func json(_ text: String) throws -> JSONValue { try JSONValue(parsing: text) }
+
+    @Test func aPushQueuesABuildThatTheAgentRuns() throws {
+        try shell.modelRepository()
+        let push = try shell.run("cd work && git push -q origin main && git rev-parse HEAD")
+        #expect(push.status == 0, "\(push.stderr)")
+        let pushed = push.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let queued = try json(try shell.run("\"$SLIPWAY\" registry scan build-requests --json").stdout)
+        #expect(queued.arrayValue?.map { $0["item"]?["commit"]?.stringValue } == [pushed])
+        #expect(queued.arrayValue?.first?["item"]?["requestedBy"] == "hook")
+
+        let agent = try shell.run("\"$SLIPWAY\" agent --once")
+        #expect(agent.status == 0, "\(agent.stdout)\(agent.stderr)")
+        #expect(agent.stdout.contains("demand-1: succeeded"))
+        let latest = try json(try shell.run("\"$SLIPWAY\" artifacts latest demand --stage preprocess --json").stdout)
+        #expect(latest["commit"]?.stringValue == pushed)
+        #expect(latest["digest"]?.stringValue?.count == 64)
+        #expect(FileManager.default.fileExists(atPath: (latest["path"]?.stringValue ?? "") + "/code/preprocess.py"))
+        let builds = try json(try shell.run("\"$SLIPWAY\" builds list demand --json").stdout)
+        #expect(builds.arrayValue?.map { $0["status"] } == ["succeeded"])
+        let show = try shell.run("\"$SLIPWAY\" builds show demand-1")
+        #expect(show.stdout.contains("cache hit") || show.stdout.contains("built train artifact"))
+        #expect(try shell.run("\"$SLIPWAY\" builds show demand-9").status == 4)
+    }
+
+    @Test func anExistingHookStillRunsAndABrokenSlipwayNeverFailsThePush() throws {
+        let setup = try shell.run("""
+            set -e
+            git init -q --bare -b main model.git
+            printf '#!/bin/sh\\ncat > "$PWD/../previous-hook-ran"\\n' > model.git/hooks/post-receive
+            chmod +x model.git/hooks/post-receive
+            "$SLIPWAY" hook install model.git >/dev/null
+            git clone -q model.git work 2>/dev/null && "$SLIPWAY" model init work --name demand >/dev/null
+            cd work && git checkout -q -b main && git add . && git commit -q -m 'first'
+            """)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        #expect(try shell.run("cd work && git push -q origin main").status == 0)
+        let previous = try String(contentsOfFile: shell.root + "/previous-hook-ran", encoding: .utf8)
+        #expect(previous.contains("refs/heads/main"))
+        #expect(try json(try shell.run("\"$SLIPWAY\" registry scan build-requests --json").stdout).arrayValue?.count == 1)
+
+        // A registry this slipway cannot read: the push still succeeds and says why.
+        try Data(#"{"format": 99}"#.utf8).write(to: URL(fileURLWithPath: shell.home + "/registry/format.json"))
+        let push = try shell.run("cd work && echo more >> train.py && git commit -qam more && git push -q origin main")
+        #expect(push.status == 0)
+        #expect(push.stderr.contains("slipway: could not queue a build for this push"))
+        let log = try String(contentsOfFile: shell.home + "/logs/hook.log", encoding: .utf8)
+        #expect(log.contains("format 99"))
+    }
+
+    @Test func manyPushesFromSeveralClonesAtOnceAreEachBuiltOrSuperseded() throws {
+        try shell.modelRepository()
+        let setup = try shell.run("""
+            set -e
+            cd work && sed -i 's/^requirements: requirements.txt$/requirements: requirements.txt\\nbranches: [main, b0, b1, b2, b3]/' slipway.yaml
+            git commit -qam 'build four branches' && git push -q origin main
+            cd .. && for i in 0 1 2 3; do git clone -q model.git clone$i 2>/dev/null; (cd clone$i && git checkout -q -b b$i); done
+            """)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        let pushers = try (0..<4).map { i in
+            try shell.start("""
+                set -e
+                cd clone\(i)
+                for n in 1 2 3; do echo "# \(i)-$n" >> train.py; git commit -qam "clone \(i) change $n"; git push -q origin b\(i); git rev-parse HEAD >> ../pushed; done
+                """)
+        }
+        for pusher in pushers { #expect(pusher.wait().status == 0) }
+        // A deleted branch and a tag are ignored.
+        #expect(try shell.run("cd clone0 && git tag v1 && git push -q origin v1 && git push -q origin :b3").status == 0)
+
+        #expect(try shell.run("\"$SLIPWAY\" agent --once").status == 0)
+        let pushed = try String(contentsOfFile: shell.root + "/pushed", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(pushed.count == 12)
+        let builds = try json(try shell.run("\"$SLIPWAY\" builds list demand --limit 100 --json").stdout).arrayValue ?? []
+        for commit in pushed {
+            let statuses = builds.filter { $0["commit"]?.stringValue == commit }.compactMap { $0["status"]?.stringValue }
+            #expect(statuses.count == 1 && ["succeeded", "superseded"].contains(statuses[0]), "commit \(commit): \(statuses)")
+        }
+        #expect(builds.filter { $0["status"] == "succeeded" }.count >= 5)  // main and each branch's newest
+        #expect(try json(try shell.run("\"$SLIPWAY\" registry scan build-requests --json").stdout).arrayValue?.isEmpty == true)
+    }
+
+    @Test func anAgentKilledMidBuildBuildsItOnceAfterItsRestart() throws {
+        try shell.modelRepository()
+        let setup = try shell.run("""
+            set -e
+            cd work && sed -i 's/run: python -m unittest discover -s tests/run: sleep 2 \\&\\& python -m unittest discover -s tests/' slipway.yaml
+            git commit -qam 'slow tests' && git push -q origin main
+            """)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        let agent = try shell.start("exec \"$SLIPWAY\" agent --once")
+        var sawRunning = false
+        for _ in 0..<300 where !sawRunning {
+            usleep(50_000)
+            let builds = try? json(try shell.run("\"$SLIPWAY\" builds list demand --json").stdout)
+            sawRunning = builds?.arrayValue?.first?["status"] == "running"
+        }
+        #expect(sawRunning, "the build never started")
+        usleep(300_000)
+        agent.kill()
+        _ = agent.wait()
+
+        let restart = try shell.run("\"$SLIPWAY\" agent --once")
+        #expect(restart.status == 0, "\(restart.stderr)")
+        #expect(restart.stdout.contains("was interrupted; it will run again"))
+        let builds = try json(try shell.run("\"$SLIPWAY\" builds list demand --json").stdout).arrayValue ?? []
+        #expect(builds.compactMap { $0["status"]?.stringValue }.sorted() == ["interrupted", "succeeded"])
+        #expect(Set(builds.compactMap { $0["commit"]?.stringValue }).count == 1)
+        #expect(try shell.run("\"$SLIPWAY\" agent --once").stdout.contains("done: 0 builds"))
+    }
+
+    @Test func theRunningAgentBuildsAPushAndStopsCleanlyOnSIGTERM() throws {
+        try shell.modelRepository()
+        let agent = try shell.start("exec \"$SLIPWAY\" agent --interval 30")
+        usleep(500_000)
+        #expect(try shell.run("cd work && git push -q origin main").status == 0)
+        var built = false
+        for _ in 0..<400 where !built {
+            usleep(50_000)
+            let builds = try? json(try shell.run("\"$SLIPWAY\" builds list demand --json").stdout)
+            built = builds?.arrayValue?.first?["status"] == "succeeded"
+        }
+        #expect(built, "the running agent did not build the push (its interval is 30 s: the hook must wake it)")
+        kill(agent.process.processIdentifier, SIGTERM)
+        let result = agent.wait()
+        #expect(result.status == 0 && !result.killed)
+        #expect(result.stdout.contains("agent stopped"))
+    }
+
+    @Test func installServiceWritesASystemdUnit() throws {
+        let result = try shell.run("\"$SLIPWAY\" agent install-service --unit-directory units --user builder")
+        #expect(result.status == 0, "\(result.stderr)")
+        let unit = try String(contentsOfFile: shell.root + "/units/slipway-agent.service", encoding: .utf8)
+        #expect(unit.contains("ExecStart=\(Slipway.binary) agent run --home \(shell.home)"))
+        #expect(unit.contains("User=builder"))
+        #expect(unit.contains("Restart=on-failure"))
+        #expect(unit.contains("Environment=SLIPWAY_HOME=\(shell.home)"))
+    }
+
+    @Test func modelValidateReportsEveryProblemWithItsLine() throws {
+        try shell.modelRepository()
+        let good = try shell.run("\"$SLIPWAY\" model validate work && \"$SLIPWAY\" model validate --repo work --commit main")
+        #expect(good.status == 0, "\(good.stderr)")
+        let bad = try shell.run("""
+            cd work && sed -i 's/    hyperparameters:/    hyperparams:/; s/script: serve.py/script: ..\\/serve.py/' slipway.yaml
+            "$SLIPWAY" model validate .
+            """)
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("unknown key 'hyperparams' in stages.train; did you mean 'hyperparameters'?"))
+        #expect(bad.stderr.contains("'../serve.py' leaves the repository"))
+        #expect(bad.stderr.contains("line "))
+        #expect(try shell.run("\"$SLIPWAY\" model init work --name demand").status == 1)  // already a model there
+        #expect(try shell.run("\"$SLIPWAY\" model init other --name Bad_Name").stderr.contains("invalid model name 'Bad_Name'"))
+    }
+}
