@@ -1,7 +1,7 @@
 import CGit2
 
 /// `git_libgit2_init()`, run once (a global `let` is initialised exactly once).
-private let libgit2Ready: Int32 = git_libgit2_init()
+let libgit2Ready: Int32 = git_libgit2_init()
 
 /// A failed libgit2 call: the operation, the repository and libgit2's own message.
 package struct GitError: Error, Sendable, CustomStringConvertible {
@@ -67,7 +67,7 @@ package struct TreeFile: Sendable, Equatable {
 package final class GitRepository {
     /// The path it was opened with.
     package let path: String
-    private let repo: OpaquePointer
+    let handle: OpaquePointer
 
     /// Opens the repository at `path` (bare or not; not searching parents).
     package init(path: String) throws(GitError) {
@@ -76,13 +76,13 @@ package final class GitRepository {
         var handle: OpaquePointer?
         let code = git_repository_open_ext(&handle, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil)
         guard code == 0, let handle else { throw Self.error(code, "open repository", path) }
-        repo = handle
+        self.handle = handle
     }
 
-    deinit { git_repository_free(repo) }
+    deinit { git_repository_free(handle) }
 
     /// Whether the repository has no working tree.
-    package var isBare: Bool { git_repository_is_bare(repo) == 1 }
+    package var isBare: Bool { git_repository_is_bare(handle) == 1 }
 
     static func error(_ code: Int32, _ operation: String, _ path: String) -> GitError {
         let message = git_error_last().flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "error \(code)"
@@ -96,7 +96,7 @@ package final class GitRepository {
     /// The commit a revision (`main`, `HEAD~1`, a sha or a prefix of one) names.
     package func resolveCommit(_ revision: String) throws(GitError) -> ObjectID {
         var object: OpaquePointer?
-        try check(git_revparse_single(&object, repo, revision), "resolve '\(revision)'")
+        try check(git_revparse_single(&object, handle, revision), "resolve '\(revision)'")
         defer { git_object_free(object) }
         var commit: OpaquePointer?
         try check(git_object_peel(&commit, object, GIT_OBJECT_COMMIT), "find the commit of '\(revision)'")
@@ -107,7 +107,7 @@ package final class GitRepository {
     /// The branch HEAD points at (`main`), when HEAD is a branch.
     package func defaultBranch() throws(GitError) -> String? {
         var head: OpaquePointer?
-        let code = git_reference_lookup(&head, repo, "HEAD")
+        let code = git_reference_lookup(&head, handle, "HEAD")
         if code == GIT_ENOTFOUND.rawValue { return nil }
         try check(code, "read HEAD")
         defer { git_reference_free(head) }
@@ -129,7 +129,7 @@ package final class GitRepository {
     /// Every branch and the commit it points at.
     package func branches() throws(GitError) -> [String: ObjectID] {
         var iterator: OpaquePointer?
-        try check(git_reference_iterator_glob_new(&iterator, repo, "refs/heads/*"), "list branches")
+        try check(git_reference_iterator_glob_new(&iterator, handle, "refs/heads/*"), "list branches")
         defer { git_reference_iterator_free(iterator) }
         var result: [String: ObjectID] = [:]
         var reference: OpaquePointer?
@@ -213,7 +213,7 @@ package final class GitRepository {
         var oid = git_oid()
         try check(git_oid_fromstr(&oid, id.hex), "parse object id '\(id)'")
         var blob: OpaquePointer?
-        try check(git_blob_lookup(&blob, repo, &oid), "read blob \(id)")
+        try check(git_blob_lookup(&blob, handle, &oid), "read blob \(id)")
         defer { git_blob_free(blob) }
         let size = Int(git_blob_rawsize(blob))
         guard size > 0, let raw = git_blob_rawcontent(blob) else { return [] }
@@ -224,7 +224,7 @@ package final class GitRepository {
         var oid = git_oid()
         try check(git_oid_fromstr(&oid, id.hex), "parse commit id '\(id)'")
         var commit: OpaquePointer?
-        try check(git_commit_lookup(&commit, repo, &oid), "read commit \(id)")
+        try check(git_commit_lookup(&commit, handle, &oid), "read commit \(id)")
         return commit!
     }
 

@@ -25,7 +25,12 @@ package struct RefWatcher: Sendable {
         for repository in try WatchedRepository.all(in: registry) {
             let tips: [String: ObjectID]
             do {
-                tips = try GitRepository(path: repository.path).branches()
+                let git = try GitRepository(path: repository.path)
+                if try isFetchDue(repository) {
+                    try git.fetchMirror()
+                    try registry.update(WatchedRepository.table, ItemKey(repository.name), [.set("lastFetch", .double(Date().timeIntervalSince1970))])
+                }
+                tips = try git.branches()
             } catch {
                 problem("repository '\(repository.name)': \(error)")
                 continue
@@ -42,5 +47,12 @@ package struct RefWatcher: Sendable {
             }
         }
         return queued
+    }
+
+    /// Whether a mirror's interval has passed since its last fetch.
+    private func isFetchDue(_ repository: WatchedRepository) throws -> Bool {
+        guard repository.mirrorURL != nil else { return false }
+        let last = try registry.get(WatchedRepository.table, ItemKey(repository.name))?.attributes["lastFetch"]?.doubleValue ?? 0
+        return Date().timeIntervalSince1970 - last >= (repository.fetchInterval ?? 60)
     }
 }

@@ -12,11 +12,24 @@ struct RepoCommand: ParsableCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Watch a repository (bare or not); the agent builds its pushes.")
         @Argument(help: "A name for the repository.") var name: String
-        @Argument(help: "Its path.") var path: String
+        @Argument(help: "Its path; with --mirror, the URL of the remote to mirror.") var path: String
+        @Flag(help: "Keep a bare mirror of a remote repository in the home and fetch it every --interval.") var mirror = false
+        @Option(help: "Seconds between fetches of a mirror.") var interval: Double = 60
         @OptionGroup var home: HomeOption
 
         func run() throws {
-            let repository = try WatchedRepository.register(name: name, path: path, in: try home.registry())
+            let registry = try home.registry()
+            if mirror {
+                let local = home.absolutePath + "/mirrors/" + name + ".git"
+                if !FileManager.default.fileExists(atPath: local) {
+                    try FileManager.default.createDirectory(atPath: home.absolutePath + "/mirrors", withIntermediateDirectories: true)
+                    _ = try GitRepository.createMirror(at: local, of: path)
+                }
+                let repository = try WatchedRepository.register(name: name, path: local, mirrorURL: path, fetchInterval: interval, in: registry)
+                print("mirroring \(path) into \(repository.path) (fetched every \(Int(interval)) s); watching '\(name)'")
+                return
+            }
+            let repository = try WatchedRepository.register(name: name, path: path, in: registry)
             print("watching '\(repository.name)' at \(repository.path)")
         }
     }

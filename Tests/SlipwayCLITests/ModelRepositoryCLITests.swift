@@ -162,3 +162,41 @@ import Testing
         #expect(try shell.run("\"$SLIPWAY\" model init other --name Bad_Name").stderr.contains("invalid model name 'Bad_Name'"))
     }
 }
+
+@Suite(.serialized) struct WatcherCLITests {
+    let shell = Shell()
+
+    @Test func aMirrorOfARemoteIsFetchedAndItsPushesBuilt() throws {
+        let setup = try shell.run("""
+            set -e
+            git init -q --bare -b main remote.git
+            git clone -q remote.git work 2>/dev/null && "$SLIPWAY" model init work --name demand >/dev/null
+            cd work && git checkout -q -b main && git add . && git commit -q -m first && git push -q origin main
+            cd .. && "$SLIPWAY" repo add demand "$PWD/remote.git" --mirror --interval 0
+            """)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        #expect(FileManager.default.fileExists(atPath: shell.home + "/mirrors/demand.git/refs/heads/main"))
+        let first = try shell.run("\"$SLIPWAY\" agent --once")
+        #expect(first.stdout.contains("demand-1: succeeded"), "\(first.stdout)\(first.stderr)")
+        let pushed = try shell.run("cd work && echo '# more' >> train.py && git commit -qam more && git push -q origin main && git rev-parse HEAD")
+        let second = try shell.run("\"$SLIPWAY\" agent --once")
+        #expect(second.stdout.contains("demand-2: succeeded"))
+        let latest = try JSONValue(parsing: try shell.run("\"$SLIPWAY\" artifacts latest demand --stage train --json").stdout)
+        #expect(latest["commit"]?.stringValue == pushed.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(try shell.run("\"$SLIPWAY\" repo list").stdout.contains("demand\t\(shell.home)/mirrors/demand.git\tdemand"))
+    }
+
+    @Test func aBuildByHandBuildsTheDefaultBranchOrACommit() throws {
+        try shell.modelRepository()
+        #expect(try shell.run("cd work && git push -q origin main").status == 0)
+        let first = try shell.run("\"$SLIPWAY\" build demand --json")
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try JSONValue(parsing: first.stdout)["status"] == "succeeded")
+        let again = try shell.run("\"$SLIPWAY\" build demand --commit main")
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("cache hit: train artifact"))
+        let unknown = try shell.run("\"$SLIPWAY\" build pricing")
+        #expect(unknown.status == 4)
+        #expect(unknown.stderr.contains("no repository for model 'pricing'"))
+    }
+}
