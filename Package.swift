@@ -37,7 +37,7 @@ let package = Package(
         ]),
         // Benchmarks that print figures: `swift run -c release slipway-bench registry`.
         .executableTarget(name: "slipway-bench", dependencies: [
-            "Registry",
+            "Registry", "ArtifactBuilder",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),

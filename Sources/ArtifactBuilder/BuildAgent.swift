@@ -7,7 +7,7 @@ import Registry
 /// branch. A commit whose config cannot be read builds on the default branch, so that its
 /// error is recorded where the user looks.
 package enum BranchPolicy {
-    package static func shouldBuild(repositoryPath: String, branch: String, commit: String) -> Bool {
+    @Sendable package static func shouldBuild(repositoryPath: String, branch: String, commit: String) -> Bool {
         guard let repository = try? GitRepository(path: repositoryPath) else { return false }
         let defaultBranch = (try? repository.effectiveDefaultBranch()) ?? nil
         guard let id = try? repository.resolveCommit(commit),
@@ -55,19 +55,28 @@ package final class BuildAgent {
     @discardableResult
     package func runOnce() throws -> [Item] {
         try markInterruptedBuilds()
+        try collect()
+        return try drain()
+    }
+
+    /// Queues the pushes the hook spooled, then what the watcher finds moved.
+    private func collect() throws {
+        let spooled = try Spool(home: home).drain(registry: registry, shouldBuild: BranchPolicy.shouldBuild)
+        for request in spooled { say("hook: \(request.repositoryName) \(request.branch ?? "") pushed \(request.commit.prefix(7))") }
         let missed = try watcher.scan(shouldBuild: { repository, branch, commit in
             BranchPolicy.shouldBuild(repositoryPath: repository.path, branch: branch, commit: commit)
         }, problem: say)
         for request in missed { say("watcher: \(request.repositoryName) \(request.branch ?? "") moved to \(request.commit.prefix(7))") }
-        return try drain()
     }
 
     /// Runs until `shouldStop` says so: a pass whenever the queue or a watched repository
     /// changes, and at least every `interval` seconds.
     package func run(interval: Double = 2, shouldStop: () -> Bool) throws {
         let monitor = try ChangeMonitor()
+        try FileManager.default.createDirectory(atPath: Spool(home: home).folder, withIntermediateDirectories: true)
         try markInterruptedBuilds()
         while !shouldStop() {
+            monitor.watch(Spool(home: home).folder)
             monitor.watch(registry.root + "/tables/" + BuildQueue.table)
             for repository in (try? WatchedRepository.all(in: registry)) ?? [] {
                 let gitDirectory = FileManager.default.fileExists(atPath: repository.path + "/.git") ? repository.path + "/.git" : repository.path
@@ -75,10 +84,7 @@ package final class BuildAgent {
                 monitor.watch(gitDirectory + "/refs/heads")
             }
             do {
-                let missed = try watcher.scan(shouldBuild: { repository, branch, commit in
-                    BranchPolicy.shouldBuild(repositoryPath: repository.path, branch: branch, commit: commit)
-                }, problem: say)
-                for request in missed { say("watcher: \(request.repositoryName) \(request.branch ?? "") moved to \(request.commit.prefix(7))") }
+                try collect()
                 try drain(shouldStop: shouldStop)
             } catch {
                 say("error: \(error); retrying in \(Int(interval)) s")

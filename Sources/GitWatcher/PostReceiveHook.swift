@@ -30,8 +30,9 @@ package enum PostReceiveHook {
     package static let previousHookName = "post-receive.before-slipway"
 
     /// Installs the hook in the repository at `repositoryPath` (bare or not). The hook
-    /// remembers `home` and `executable`. A hook already there that is not ours is kept
-    /// as `post-receive.before-slipway` and still runs.
+    /// remembers `home` (where it spools pushes) and `executable` (named in its messages).
+    /// A hook already there that is not ours is kept as `post-receive.before-slipway` and
+    /// still runs.
     package static func install(repositoryPath: String, executable: String, home: String) throws -> String {
         let gitDirectory = FileManager.default.fileExists(atPath: repositoryPath + "/.git")
             ? repositoryPath + "/.git" : repositoryPath
@@ -51,11 +52,15 @@ package enum PostReceiveHook {
 
     static func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
+    /// The hook: plain sh, so a push pays for no program start-up. It writes git's lines
+    /// to a file in the spool (fsynced, renamed into place, folder fsynced) and returns;
+    /// the agent turns spooled pushes into build requests, now or whenever it next runs.
     static func script(executable: String, home: String) -> String {
         """
         #!/bin/sh
-        \(marker) (written by `slipway hook install`): queues a build of each updated
-        # branch, then returns. It never fails the push; a hook that was here before runs first.
+        \(marker) (written by `slipway hook install`; slipway: \(quoted(executable)))
+        # Spools this push for the agent of \(quoted(home)) and returns. It never fails the
+        # push; a hook that was here before runs first, with the same input.
         input=$(cat)
         status=0
         previous="$(dirname "$0")/\(previousHookName)"
@@ -63,10 +68,17 @@ package enum PostReceiveHook {
           printf '%s\\n' "$input" | "$previous" "$@"
           status=$?
         fi
-        log=\(quoted(home + "/logs/hook.log"))
-        mkdir -p "$(dirname "$log")" 2>/dev/null
-        if ! printf '%s\\n' "$input" | SLIPWAY_HOME=\(quoted(home)) \(quoted(executable)) hook post-receive --repo "$PWD" 2>>"$log"; then
-          echo "slipway: could not queue a build for this push; see $log (the push itself succeeded)" >&2
+        spool=\(quoted(home + "/" + Spool.folderName))
+        temporary="$spool/.tmp-$$"
+        if mkdir -p "$spool" 2>/dev/null &&
+           printf 'repository %s\\n%s\\n' "$PWD" "$input" > "$temporary" &&
+           sync "$temporary" 2>/dev/null &&
+           mv "$temporary" "$spool/$(date +%s%N)-$$.push" &&
+           sync "$spool" 2>/dev/null; then
+          :
+        else
+          rm -f "$temporary" 2>/dev/null
+          echo "slipway: could not spool this push into $spool; the push itself succeeded. Build it with: \(quoted(executable)) build MODEL" >&2
         fi
         exit $status
 

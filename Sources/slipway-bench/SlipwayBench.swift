@@ -6,6 +6,6 @@ struct SlipwayBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slipway-bench",
         abstract: "Benchmarks of Slipway's parts; each prints its figures.",
-        subcommands: [RegistryBench.self, RegistryWriter.self]
+        subcommands: [RegistryBench.self, RegistryWriter.self, BuildsBench.self]
     )
 }

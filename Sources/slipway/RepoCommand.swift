@@ -55,7 +55,7 @@ struct RepoCommand: ParsableCommand {
 /// `slipway hook install|post-receive`.
 struct HookCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "hook", abstract: "The git post-receive hook that queues builds.", subcommands: [Install.self, PostReceive.self])
+        commandName: "hook", abstract: "The git post-receive hook that spools pushes for the agent.", subcommands: [Install.self])
 
     struct Install: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -71,24 +71,6 @@ struct HookCommand: ParsableCommand {
             let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
             let hook = try PostReceiveHook.install(repositoryPath: registered.path, executable: executable, home: home.absolutePath)
             print("installed \(hook) (home \(home.absolutePath)); watching '\(registered.name)'")
-        }
-    }
-
-    struct PostReceive: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "post-receive", abstract: "Run by git: read 'old new ref' lines and queue builds.", shouldDisplay: false)
-        @Option(help: "The repository git runs the hook in.") var repo: String
-        @OptionGroup var home: HomeOption
-
-        func run() throws {
-            var input = ""
-            while let line = readLine(strippingNewline: false) { input += line }
-            let registry = try home.registry()
-            let repository = try WatchedRepository.at(path: repo, in: registry)
-                ?? WatchedRepository.register(name: WatchedRepository.defaultName(for: repo), path: repo, in: registry)
-            _ = try PostReceiveHook.handle(input: input, repository: repository, queue: BuildQueue(registry: registry)) { branch, commit in
-                BranchPolicy.shouldBuild(repositoryPath: repository.path, branch: branch, commit: commit)
-            }
         }
     }
 }

@@ -14,13 +14,18 @@ import Testing
         let push = try shell.run("cd work && git push -q origin main && git rev-parse HEAD")
         #expect(push.status == 0, "\(push.stderr)")
         let pushed = push.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let queued = try json(try shell.run("\"$SLIPWAY\" registry scan build-requests --json").stdout)
-        #expect(queued.arrayValue?.map { $0["item"]?["commit"]?.stringValue } == [pushed])
-        #expect(queued.arrayValue?.first?["item"]?["requestedBy"] == "hook")
+        // The hook spooled the push durably, without starting slipway.
+        let spooled = try FileManager.default.contentsOfDirectory(atPath: shell.home + "/spool")
+        #expect(spooled.count == 1 && spooled[0].hasSuffix(".push"), "\(spooled)")
+        let spool = try String(contentsOfFile: shell.home + "/spool/" + spooled[0], encoding: .utf8)
+        #expect(spool.hasPrefix("repository \(shell.root)/model.git\n"))
+        #expect(spool.contains("\(pushed) refs/heads/main"))
 
         let agent = try shell.run("\"$SLIPWAY\" agent --once")
         #expect(agent.status == 0, "\(agent.stdout)\(agent.stderr)")
+        #expect(agent.stdout.contains("hook: demand main pushed \(pushed.prefix(7))"))
         #expect(agent.stdout.contains("demand-1: succeeded"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: shell.home + "/spool").isEmpty)
         let latest = try json(try shell.run("\"$SLIPWAY\" artifacts latest demand --stage preprocess --json").stdout)
         #expect(latest["commit"]?.stringValue == pushed)
         #expect(latest["digest"]?.stringValue?.count == 64)
@@ -46,15 +51,16 @@ import Testing
         #expect(try shell.run("cd work && git push -q origin main").status == 0)
         let previous = try String(contentsOfFile: shell.root + "/previous-hook-ran", encoding: .utf8)
         #expect(previous.contains("refs/heads/main"))
-        #expect(try json(try shell.run("\"$SLIPWAY\" registry scan build-requests --json").stdout).arrayValue?.count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: shell.home + "/spool").count == 1)
 
-        // A registry this slipway cannot read: the push still succeeds and says why.
-        try Data(#"{"format": 99}"#.utf8).write(to: URL(fileURLWithPath: shell.home + "/registry/format.json"))
+        // A spool that cannot be written: the push still succeeds and says what to do.
+        try FileManager.default.removeItem(atPath: shell.home + "/spool")
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: shell.home + "/spool"))
         let push = try shell.run("cd work && echo more >> train.py && git commit -qam more && git push -q origin main")
         #expect(push.status == 0)
-        #expect(push.stderr.contains("slipway: could not queue a build for this push"))
-        let log = try String(contentsOfFile: shell.home + "/logs/hook.log", encoding: .utf8)
-        #expect(log.contains("format 99"))
+        #expect(push.stderr.contains("slipway: could not spool this push"))
+        #expect(push.stderr.contains("build MODEL"))
+        #expect(try String(contentsOfFile: shell.root + "/previous-hook-ran", encoding: .utf8).contains("refs/heads/main"))
     }
 
     @Test func manyPushesFromSeveralClonesAtOnceAreEachBuiltOrSuperseded() throws {
