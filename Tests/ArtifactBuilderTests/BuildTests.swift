@@ -145,4 +145,42 @@ import Testing
         let error = #expect(throws: BuildFailure.self) { try BuildAgent(home: fixture.home, registry: registry, builder: builder, log: { _ in }) }
         #expect(error?.message.contains("pid \(getpid())") == true)
     }
+
+    @Test func hostDataIsDigestedAndEverySuccessReachesTheListener() throws {
+        let clone = try fixture.clone("alice")
+        let hostData = fixture.root + "/host-data"
+        try FileManager.default.createDirectory(atPath: hostData, withIntermediateDirectories: true)
+        try Data("a,b\n1,2\n".utf8).write(to: URL(fileURLWithPath: hostData + "/extra.csv"))
+        let config = try String(contentsOfFile: clone + "/slipway.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "  sales: {path: data/sales.csv}", with: "  sales: {path: data/sales.csv}\n  extra: {host: \(hostData)}")
+        try fixture.write(clone, "slipway.yaml", config, message: "host data")
+        try fixture.push(clone)
+
+        final class Listener: BuildListener, @unchecked Sendable {
+            var builds: [String] = []
+            func buildSucceeded(model: String, buildID: String, record: [String: JSONValue]) { builds.append(buildID) }
+        }
+        let listener = Listener()
+        let registry = try Registry(home: fixture.home)
+        try WatchedRepository.register(name: "demand", path: fixture.bare, in: registry)
+        let builder = try Builder(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments, listener: listener)
+        let agent = try BuildAgent(home: fixture.home, registry: registry, builder: builder, log: { _ in })
+        let build = try #require(try agent.runOnce().first?.attributes)
+        #expect(build["status"] == "succeeded", "\(build["error"] ?? "")")
+        let digest = build["data"]?["extra"]?["digest"]?.stringValue
+        #expect(digest?.count == 64)
+        #expect(listener.builds == ["demand-1"])
+
+        // Changed host data changes its digest; missing host data fails the build clearly.
+        try Data("a,b\n1,3\n".utf8).write(to: URL(fileURLWithPath: hostData + "/extra.csv"))
+        _ = try builder.build(BuildRequest(repositoryName: "demand", repositoryPath: fixture.bare, branch: "main", commit: "main",
+                                           requestedBy: "manual", requestedAt: 0))
+        #expect(try registry.get("builds", ItemKey("demand", "00000002"))?.attributes["data"]?["extra"]?["digest"]?.stringValue != digest)
+        try FileManager.default.removeItem(atPath: hostData)
+        let failed = try builder.build(BuildRequest(repositoryName: "demand", repositoryPath: fixture.bare, branch: "main", commit: "main",
+                                                    requestedBy: "manual", requestedAt: 0))
+        #expect(failed.attributes["status"] == "failed")
+        #expect(failed.attributes["error"]?.stringValue?.contains("host data 'extra' at '\(hostData)' cannot be read") == true)
+        #expect(listener.builds == ["demand-1", "demand-2"])
+    }
 }

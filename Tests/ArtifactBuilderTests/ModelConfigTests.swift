@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ArtifactBuilder
 
@@ -125,5 +126,32 @@ import Testing
         #expect(ModelConfig.parseSize("-1GiB") == nil)
         #expect(ModelConfig.parseDuration("5x") == nil)
         #expect(ModelConfig.parseDuration("1h30") == nil)
+    }
+}
+
+@Suite struct ModelConfigCheckTests {
+    @Test func pathsMustExistAndSymlinksMustStayInside() throws {
+        var template = Array((NSTemporaryDirectory() + "slipway-check-XXXXXX").utf8CString)
+        let root = String(cString: mkdtemp(&template)!)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try ModelTemplate.write(to: root, name: "demand")
+        let manager = FileManager.default
+        try manager.createSymbolicLink(atPath: root + "/escape.py", withDestinationPath: "../../etc/passwd")
+        try manager.createSymbolicLink(atPath: root + "/shared", withDestinationPath: "/usr/lib")
+        try manager.createSymbolicLink(atPath: root + "/alias.py", withDestinationPath: "train.py")
+        let config = try ModelConfig.parse("""
+            version: 1
+            name: demand
+            stages:
+              train: {script: alias.py, include: [escape.py, shared, model_lib.py]}
+              evaluate: {script: evaluat.py}
+            """)
+        let problems = config.check(against: try FolderSnapshot(root: root))
+        #expect(problems.contains { $0.keyPath == "stages.train.include[0]" && $0.message.contains("symlink 'escape.py' points outside the repository") })
+        #expect(problems.contains { $0.keyPath == "stages.train.include[1]" && $0.message.contains("symlink 'shared' points outside") })
+        let missing = problems.first { $0.keyPath == "stages.evaluate.script" }
+        #expect(missing?.message.contains("'evaluat.py' is not in") == true)
+        #expect(missing?.line == 5)
+        #expect(problems.count == 3, "\(problems)")  // alias.py -> train.py stays inside
     }
 }
