@@ -14,8 +14,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        // The file-based JSON key-value store: Slipway's DynamoDB. Imports nothing of ours.
-        .target(name: "Registry", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // JSON values with a strict parser and a canonical writer: the leaf every module shares.
+        .target(name: "JSON"),
+        // The file-based JSON key-value store: Slipway's DynamoDB. Imports only JSON.
+        .target(name: "Registry", dependencies: ["JSON", .product(name: "Crypto", package: "swift-crypto")]),
         // libgit2 (Debian's libgit2-dev), imported as a system library.
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         // libgit2 access, the post-receive hook entry, the spool and the ref watcher.
@@ -24,8 +26,8 @@ let package = Package(
         .target(name: "ArtifactBuilder", dependencies: [
             "GitWatcher", "Registry", "Yams", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // The Amazon States Language engine. Imports nothing of ours.
-        .target(name: "StatesLanguage"),
+        // The Amazon States Language engine. Imports only JSON.
+        .target(name: "StatesLanguage", dependencies: ["JSON"]),
         // The shipped ASL definitions and the task resources they call.
         .target(name: "Pipelines", dependencies: ["Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving"]),
         // Endpoints, Python worker pools, blue/green updates, autoscaling.
@@ -40,6 +42,7 @@ let package = Package(
             "Registry", "ArtifactBuilder",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
         .testTarget(name: "GitWatcherTests", dependencies: ["GitWatcher"]),
         .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder"]),

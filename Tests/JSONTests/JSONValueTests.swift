@@ -1,5 +1,5 @@
 import Testing
-@testable import Registry
+@testable import JSON
 
 @Suite struct JSONValueTests {
     @Test func parsesEveryKindOfValue() throws {
