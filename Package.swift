@@ -27,7 +27,7 @@ let package = Package(
             "GitWatcher", "Registry", "Yams", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The Amazon States Language engine. Imports only JSON.
-        .target(name: "StatesLanguage", dependencies: ["JSON"]),
+        .target(name: "StatesLanguage", dependencies: ["JSON", .product(name: "Crypto", package: "swift-crypto")]),
         // The shipped ASL definitions and the task resources they call.
         .target(name: "Pipelines", dependencies: ["Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving"]),
         // Endpoints, Python worker pools, blue/green updates, autoscaling.
@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
         .testTarget(name: "GitWatcherTests", dependencies: ["GitWatcher"]),
         .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder"]),
+        .testTarget(name: "StatesLanguageTests", dependencies: ["StatesLanguage"]),
         // End-to-end tests that run the built `slipway` binary.
         .testTarget(name: "SlipwayCLITests", dependencies: ["slipway", "Registry"]),
     ]

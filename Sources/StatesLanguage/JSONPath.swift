@@ -1,0 +1,400 @@
+import JSON
+
+/// A JSONPath as Step Functions reads it: `$` (the input) or `$$` (the context object),
+/// then `.name`, `['name']`, `['a','b']`, `[2]`, `[-1]`, `[*]`, `.*`, `[1:3]`, `..name`
+/// and filters such as `[?(@.price > 10)]`.
+///
+/// A *reference path* (`ResultPath`, `ItemsPath`, Choice `Variable`, the `...Path` fields)
+/// may use names and non-negative indices only, so it names exactly one node.
+package struct JSONPath: Sendable, Equatable, CustomStringConvertible {
+    /// Which document the path starts from.
+    package enum Root: Sendable, Equatable { case input, context }
+
+    package indirect enum Segment: Sendable, Equatable {
+        case name(String)
+        case names([String])
+        case index(Int)
+        case indices([Int])
+        case wildcard
+        case slice(start: Int?, end: Int?, step: Int?)
+        case descendants(Segment)
+        case filter(Filter)
+    }
+
+    /// `[?(@.a.b OP literal)]`, or `[?(@.a)]` (the member exists).
+    package struct Filter: Sendable, Equatable {
+        package var path: [Segment]
+        package var op: String?
+        package var literal: JSONValue?
+    }
+
+    package var root: Root
+    package var segments: [Segment]
+    /// The text it was parsed from.
+    package var text: String
+
+    package var description: String { text }
+
+    /// Whether the path names exactly one node (names and non-negative indices only).
+    package var isReference: Bool {
+        segments.allSatisfy {
+            switch $0 {
+            case .name: return true
+            case .index(let i): return i >= 0
+            default: return false
+            }
+        }
+    }
+
+    /// Whether the path can only ever select one node (so its result is not wrapped in an array).
+    package var isDefinite: Bool {
+        segments.allSatisfy {
+            switch $0 {
+            case .name, .index: return true
+            default: return false
+            }
+        }
+    }
+
+    /// Parses a path; the error says what is wrong and where.
+    package init(_ text: String) throws(JSONPathError) {
+        var parser = PathParser(text: text)
+        (root, segments) = try parser.parse()
+        self.text = text
+    }
+
+    /// The nodes the path selects in `document` (empty when none).
+    package func select(in document: JSONValue) -> [JSONValue] {
+        var current = [document]
+        for segment in segments {
+            current = current.flatMap { Self.apply(segment, to: $0) }
+        }
+        return current
+    }
+
+    /// The value a path yields as Step Functions uses it: a definite path's single node,
+    /// or an array of every node an indefinite path selects. Nil when a definite path
+    /// selects nothing (Step Functions then fails the state).
+    package func evaluate(in document: JSONValue) -> JSONValue? {
+        let nodes = select(in: document)
+        if isDefinite { return nodes.first }
+        return .array(nodes)
+    }
+
+    static func apply(_ segment: Segment, to node: JSONValue) -> [JSONValue] {
+        switch segment {
+        case .name(let name):
+            if case .object(let members) = node, let value = members[name] { return [value] }
+            return []
+        case .names(let names):
+            guard case .object(let members) = node else { return [] }
+            return names.compactMap { members[$0] }
+        case .index(let index):
+            guard case .array(let elements) = node else { return [] }
+            let i = index < 0 ? elements.count + index : index
+            return elements.indices.contains(i) ? [elements[i]] : []
+        case .indices(let indices):
+            return indices.flatMap { apply(.index($0), to: node) }
+        case .wildcard:
+            switch node {
+            case .array(let elements): return elements
+            case .object(let members): return members.keys.sorted(by: utf8Less).map { members[$0]! }
+            default: return []
+            }
+        case .slice(let start, let end, let step):
+            guard case .array(let elements) = node else { return [] }
+            return slice(elements, start: start, end: end, step: step ?? 1)
+        case .descendants(let inner):
+            var found: [JSONValue] = []
+            func visit(_ value: JSONValue) {
+                found += apply(inner, to: value)
+                switch value {
+                case .array(let elements): elements.forEach(visit)
+                case .object(let members): members.keys.sorted(by: utf8Less).forEach { visit(members[$0]!) }
+                default: break
+                }
+            }
+            visit(node)
+            return found
+        case .filter(let filter):
+            let candidates: [JSONValue]
+            switch node {
+            case .array(let elements): candidates = elements
+            case .object(let members): candidates = members.keys.sorted(by: utf8Less).map { members[$0]! }
+            default: candidates = []
+            }
+            return candidates.filter { filter.matches($0) }
+        }
+    }
+
+    static func slice(_ elements: [JSONValue], start: Int?, end: Int?, step: Int) -> [JSONValue] {
+        guard step != 0 else { return [] }
+        let count = elements.count
+        func clamp(_ value: Int, _ low: Int, _ high: Int) -> Int { min(max(value, low), high) }
+        if step > 0 {
+            let from = clamp(start.map { $0 < 0 ? count + $0 : $0 } ?? 0, 0, count)
+            let to = clamp(end.map { $0 < 0 ? count + $0 : $0 } ?? count, 0, count)
+            return stride(from: from, to: to, by: step).map { elements[$0] }
+        }
+        let from = clamp(start.map { $0 < 0 ? count + $0 : $0 } ?? count - 1, -1, count - 1)
+        let to = clamp(end.map { $0 < 0 ? count + $0 : $0 } ?? -1, -1, count - 1)
+        return stride(from: from, to: to, by: step).map { elements[$0] }
+    }
+
+    /// `document` with `value` placed at this reference path, creating missing objects on
+    /// the way. Nil when the path runs into a value that is not an object (Step Functions
+    /// then raises `States.ResultPathMatchFailure`).
+    package func setting(_ value: JSONValue, in document: JSONValue) -> JSONValue? {
+        Self.set(value, at: segments[...], in: document)
+    }
+
+    private static func set(_ value: JSONValue, at path: ArraySlice<Segment>, in node: JSONValue) -> JSONValue? {
+        guard let first = path.first else { return value }
+        switch first {
+        case .name(let name):
+            guard case .object(var members) = node else { return nil }
+            guard let updated = set(value, at: path.dropFirst(), in: members[name] ?? .object([:])) else { return nil }
+            members[name] = updated
+            return .object(members)
+        case .index(let index):
+            guard case .array(var elements) = node, elements.indices.contains(index) else { return nil }
+            guard let updated = set(value, at: path.dropFirst(), in: elements[index]) else { return nil }
+            elements[index] = updated
+            return .array(elements)
+        default:
+            return nil
+        }
+    }
+}
+
+extension JSONPath.Filter {
+    func matches(_ candidate: JSONValue) -> Bool {
+        var nodes = [candidate]
+        for segment in path { nodes = nodes.flatMap { JSONPath.apply(segment, to: $0) } }
+        guard let value = nodes.first else { return false }
+        guard let op, let literal else { return true }
+        switch (value, literal) {
+        case (.string(let a), .string(let b)):
+            switch op {
+            case "==": return a == b
+            case "!=": return a != b
+            case "<": return utf8Less(a, b)
+            case "<=": return !utf8Less(b, a)
+            case ">": return utf8Less(b, a)
+            case ">=": return !utf8Less(a, b)
+            default: return false
+            }
+        default:
+            if let a = value.doubleValue, let b = literal.doubleValue {
+                switch op {
+                case "==": return a == b
+                case "!=": return a != b
+                case "<": return a < b
+                case "<=": return a <= b
+                case ">": return a > b
+                case ">=": return a >= b
+                default: return false
+                }
+            }
+            switch op {
+            case "==": return value == literal
+            case "!=": return value != literal
+            default: return false
+            }
+        }
+    }
+}
+
+/// Why a path does not parse.
+package struct JSONPathError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var path: String
+    package var message: String
+    package var description: String { "invalid JSONPath '\(path)': \(message)" }
+}
+
+struct PathParser {
+    let text: String
+    let chars: [Character]
+    var index = 0
+
+    init(text: String) {
+        self.text = text
+        chars = Array(text)
+    }
+
+    func fail(_ message: String) -> JSONPathError { JSONPathError(path: text, message: message) }
+
+    mutating func parse() throws(JSONPathError) -> (JSONPath.Root, [JSONPath.Segment]) {
+        guard chars.first == "$" else { throw fail("a path starts with '$' (the input) or '$$' (the context object)") }
+        index = 1
+        var root = JSONPath.Root.input
+        if index < chars.count, chars[index] == "$" {
+            root = .context
+            index += 1
+        }
+        let segments = try parseSegments(stopAt: nil)
+        return (root, segments)
+    }
+
+    mutating func parseSegments(stopAt terminators: Set<Character>?) throws(JSONPathError) -> [JSONPath.Segment] {
+        var segments: [JSONPath.Segment] = []
+        while index < chars.count {
+            if let terminators, terminators.contains(chars[index]) || chars[index] == " " { break }
+            switch chars[index] {
+            case ".":
+                index += 1
+                if index < chars.count, chars[index] == "." {
+                    index += 1
+                    if index < chars.count, chars[index] == "[" {
+                        segments.append(.descendants(try parseBracket()))
+                    } else {
+                        segments.append(.descendants(try parseDotName()))
+                    }
+                } else {
+                    segments.append(try parseDotName())
+                }
+            case "[":
+                segments.append(try parseBracket())
+            default:
+                throw fail("unexpected '\(chars[index])' at position \(index + 1); use .name or ['name']")
+            }
+        }
+        return segments
+    }
+
+    mutating func parseDotName() throws(JSONPathError) -> JSONPath.Segment {
+        if index < chars.count, chars[index] == "*" {
+            index += 1
+            return .wildcard
+        }
+        let start = index
+        while index < chars.count, !".[]() =!<>&|".contains(chars[index]) { index += 1 }
+        guard index > start else { throw fail("expected a name after '.' at position \(start + 1)") }
+        return .name(String(chars[start..<index]))
+    }
+
+    mutating func parseBracket() throws(JSONPathError) -> JSONPath.Segment {
+        index += 1  // [
+        skipSpaces()
+        guard index < chars.count else { throw fail("unclosed '['") }
+        let segment: JSONPath.Segment
+        switch chars[index] {
+        case "'", "\"":
+            var names = [try parseQuoted()]
+            skipSpaces()
+            while index < chars.count, chars[index] == "," {
+                index += 1
+                skipSpaces()
+                names.append(try parseQuoted())
+                skipSpaces()
+            }
+            segment = names.count == 1 ? .name(names[0]) : .names(names)
+        case "*":
+            index += 1
+            segment = .wildcard
+        case "?":
+            segment = .filter(try parseFilter())
+        default:
+            segment = try parseIndexOrSlice()
+        }
+        skipSpaces()
+        guard index < chars.count, chars[index] == "]" else { throw fail("expected ']' at position \(index + 1)") }
+        index += 1
+        return segment
+    }
+
+    mutating func skipSpaces() {
+        while index < chars.count, chars[index] == " " { index += 1 }
+    }
+
+    mutating func parseQuoted() throws(JSONPathError) -> String {
+        guard index < chars.count, chars[index] == "'" || chars[index] == "\"" else { throw fail("expected a quoted name at position \(index + 1)") }
+        let quote = chars[index]
+        index += 1
+        var value = ""
+        while index < chars.count, chars[index] != quote {
+            if chars[index] == "\\", index + 1 < chars.count { index += 1 }
+            value.append(chars[index])
+            index += 1
+        }
+        guard index < chars.count else { throw fail("unterminated quoted name") }
+        index += 1
+        return value
+    }
+
+    mutating func parseInteger() -> Int? {
+        let start = index
+        if index < chars.count, chars[index] == "-" { index += 1 }
+        while index < chars.count, chars[index].isASCII, chars[index].isNumber { index += 1 }
+        guard index > start else { return nil }
+        return Int(String(chars[start..<index]))
+    }
+
+    mutating func parseIndexOrSlice() throws(JSONPathError) -> JSONPath.Segment {
+        let first = parseInteger()
+        skipSpaces()
+        if index < chars.count, chars[index] == ":" {
+            index += 1
+            let end = parseInteger()
+            var step: Int?
+            if index < chars.count, chars[index] == ":" {
+                index += 1
+                step = parseInteger()
+            }
+            return .slice(start: first, end: end, step: step)
+        }
+        guard let first else { throw fail("expected an index, a quoted name, '*', a slice or a filter at position \(index + 1)") }
+        var indices = [first]
+        while index < chars.count, chars[index] == "," {
+            index += 1
+            skipSpaces()
+            guard let next = parseInteger() else { throw fail("expected an index after ',' at position \(index + 1)") }
+            indices.append(next)
+            skipSpaces()
+        }
+        return indices.count == 1 ? .index(first) : .indices(indices)
+    }
+
+    mutating func parseFilter() throws(JSONPathError) -> JSONPath.Filter {
+        index += 1  // ?
+        guard index < chars.count, chars[index] == "(" else { throw fail("a filter looks like [?(@.field > 1)]") }
+        index += 1
+        skipSpaces()
+        guard index < chars.count, chars[index] == "@" else { throw fail("a filter tests the current item '@', as in [?(@.field > 1)]") }
+        index += 1
+        let path = try parseSegments(stopAt: [")", "=", "!", "<", ">"])
+        skipSpaces()
+        var op: String?
+        var literal: JSONValue?
+        if index < chars.count, chars[index] != ")" {
+            var symbol = String(chars[index])
+            index += 1
+            if index < chars.count, chars[index] == "=" {
+                symbol.append("=")
+                index += 1
+            }
+            guard ["==", "!=", "<", "<=", ">", ">="].contains(symbol) else { throw fail("unknown filter operator '\(symbol)'") }
+            op = symbol
+            skipSpaces()
+            let start = index
+            if index < chars.count, chars[index] == "'" || chars[index] == "\"" {
+                literal = .string(try parseQuoted())
+            } else {
+                while index < chars.count, chars[index] != ")" { index += 1 }
+                let raw = String(chars[start..<index]).trimmingSpaces
+                guard let parsed = try? JSONValue(parsing: raw) else { throw fail("filter value '\(raw)' is not a number, string, boolean or null") }
+                literal = parsed
+            }
+            skipSpaces()
+        }
+        guard index < chars.count, chars[index] == ")" else { throw fail("expected ')' to close the filter") }
+        index += 1
+        return JSONPath.Filter(path: path, op: op, literal: literal)
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}
