@@ -133,3 +133,20 @@ import Testing
         #expect(builds.arrayValue?.count == 2)
     }
 }
+
+@Suite struct StatesCLITests {
+    let home = TemporaryHome()
+
+    @Test func validateExitsOneWithEveryProblemAndItsPointer() throws {
+        let good = home.path + "/good.json", bad = home.path + "/bad.json"
+        try Data(#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}"#.utf8).write(to: URL(fileURLWithPath: good))
+        try Data(#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Next": "B"}}}"#.utf8).write(to: URL(fileURLWithPath: bad))
+        #expect(try Slipway.run(["states", "validate", good]).status == 0)
+        let result = try Slipway.run(["states", "validate", bad, "--json"])
+        #expect(result.status == 1)
+        let pointers = try JSONValue(parsing: result.stdout).arrayValue?.compactMap { $0["pointer"]?.stringValue } ?? []
+        #expect(pointers.contains("/States/A/Resource"))
+        #expect(pointers.contains("/States/A/Next"))
+        #expect(try Slipway.run(["states", "validate", home.path + "/none.json"]).status == 4)
+    }
+}

@@ -21,6 +21,11 @@ enum Slipway {
         try Running(executable: binary, arguments: arguments + ["--home", home], environment: environment, input: input)
     }
 
+    /// Runs `slipway ARGS` (no home) to the end.
+    static func run(_ arguments: [String]) throws -> Result {
+        try Running(executable: binary, arguments: arguments, environment: [:], input: nil).wait()
+    }
+
     /// Runs `slipway ARGS --home HOME` to the end.
     static func run(_ arguments: [String], home: String, environment: [String: String] = [:], input: String? = nil) throws -> Result {
         try start(arguments, home: home, environment: environment, input: input).wait()
