@@ -31,8 +31,13 @@ package struct ArtifactStore: Sendable {
             if case .repository(let path) = input.source { paths.append(path) }
         }
         var files: [String: SnapshotFile] = [:]
-        for path in paths {
-            for file in snapshot.files(under: path) { files[file.path] = file }
+        var pending = paths
+        while let path = pending.popLast() {
+            for file in snapshot.files(under: path) where files.updateValue(file, forKey: file.path) == nil {
+                // A symlink brings what it points at (inside the repository, as checked),
+                // so the artifact is whole and its digest changes when the target does.
+                if file.isSymlink, let target = (try? snapshot.resolve(file.path)) ?? nil { pending.append(target) }
+            }
         }
         return files.values.sorted { $0.path < $1.path }
     }

@@ -8,7 +8,7 @@ import Registry
 /// error is recorded where the user looks.
 package enum BranchPolicy {
     @Sendable package static func shouldBuild(repositoryPath: String, branch: String, commit: String) -> Bool {
-        guard let repository = try? GitRepository(path: repositoryPath) else { return false }
+        guard let repository = try? GitRepository(path: repositoryPath) else { return true }  // the build records why
         let defaultBranch = (try? repository.effectiveDefaultBranch()) ?? nil
         guard let id = try? repository.resolveCommit(commit),
             let bytes = try? repository.contents(of: ModelConfig.fileName, at: id),
@@ -42,11 +42,12 @@ package final class BuildAgent {
         self.say = log
         let path = home + "/agent.lock"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        if !wait, let holder = FolderLock.holder(of: path) {
-            throw BuildFailure("another slipway agent (pid \(holder)) is running for \(home)",
+        guard let lock = try FolderLock(path: path, wait: wait) else {
+            let holder = FolderLock.holder(of: path).map { "pid \($0)" } ?? "another process"
+            throw BuildFailure("another slipway agent (\(holder)) is running for \(home)",
                                hint: "stop it first, or let it do the work (it builds queued requests)")
         }
-        lock = try FolderLock(path: path)
+        self.lock = lock
         lock.record(pid: getpid())
     }
 
@@ -55,13 +56,22 @@ package final class BuildAgent {
     @discardableResult
     package func runOnce() throws -> [Item] {
         try markInterruptedBuilds()
-        try collect()
+        collect()
         return try drain()
     }
 
-    /// Queues the pushes the hook spooled, then what the watcher finds moved.
-    private func collect() throws {
-        let spooled = try Spool(home: home).drain(registry: registry, shouldBuild: BranchPolicy.shouldBuild)
+    /// Queues the pushes the hook spooled, then what the watcher finds moved. A failure
+    /// here is reported and never keeps the queue from draining.
+    private func collect() {
+        do {
+            try collectOrThrow()
+        } catch {
+            say("error while collecting pushes: \(error)")
+        }
+    }
+
+    private func collectOrThrow() throws {
+        let spooled = try Spool(home: home).drain(registry: registry, shouldBuild: BranchPolicy.shouldBuild, problem: say)
         for request in spooled { say("hook: \(request.repositoryName) \(request.branch ?? "") pushed \(request.commit.prefix(7))") }
         let missed = try watcher.scan(shouldBuild: { repository, branch, commit in
             BranchPolicy.shouldBuild(repositoryPath: repository.path, branch: branch, commit: commit)
@@ -83,8 +93,8 @@ package final class BuildAgent {
                 monitor.watch(gitDirectory)
                 monitor.watch(gitDirectory + "/refs/heads")
             }
+            collect()
             do {
-                try collect()
                 try drain(shouldStop: shouldStop)
             } catch {
                 say("error: \(error); retrying in \(Int(interval)) s")
@@ -101,25 +111,27 @@ package final class BuildAgent {
         while !shouldStop() {
             let pending = try queue.pending()
             guard let first = pending.first else { break }
+            if let newer = first.request.supersededBy {
+                try recordSuperseded(first.request, id: first.id, by: newer)
+                continue
+            }
             // The newest request of the first request's branch wins; older ones are superseded.
-            let sameBranch = pending.filter {
-                $0.request.repositoryName == first.request.repositoryName && $0.request.branch != nil
-                    && $0.request.branch == first.request.branch
+            let group = pending.filter {
+                $0.request.supersededBy == nil && $0.request.repositoryName == first.request.repositoryName
+                    && $0.request.branch != nil && $0.request.branch == first.request.branch
             }
-            let group = sameBranch.isEmpty ? [first] : sameBranch
-            let newest = group.last!
+            let newest = group.last ?? first
             for older in group.dropLast() {
-                try recordSuperseded(older.request, by: newest.request)
-                try queue.remove(older.id)
+                try recordSuperseded(older.request, id: older.id, by: newest.request.commit)
             }
-            built.append(try builder.build(newest.request))
-            try queue.remove(newest.id)
+            built.append(try builder.build(newest.request, requestID: newest.id))
         }
         return built
     }
 
-    /// Marks builds left `running` by a dead process as `interrupted`; their requests are
-    /// still queued, so they run again.
+    /// Marks builds left `running` by a dead process as `interrupted`. Their requests stay
+    /// queued and run once more; a request interrupted a second time is recorded as failed
+    /// and dropped, so a commit that kills the agent cannot block the queue forever.
     @discardableResult
     package func markInterruptedBuilds() throws -> Int {
         var count = 0
@@ -128,17 +140,34 @@ package final class BuildAgent {
                 continue  // still running elsewhere (a `slipway build` by hand)
             }
             var attributes = item.attributes
-            attributes["status"] = "interrupted"
-            attributes["error"] = "the process building it stopped before it finished; the build is retried"
             attributes["pid"] = nil
-            try registry.put(BuildTables.builds, item.key, attributes, condition: .version(item.version))
-            say("\(attributes["id"]?.stringValue ?? "a build") was interrupted; it will run again")
+            attributes["finishedAt"] = .double(Date().timeIntervalSince1970)
+            var writes: [TransactionWrite] = []
+            let requestID = attributes["requestID"]?.stringValue
+            let request = try requestID.flatMap { try registry.get(BuildQueue.table, ItemKey($0)) }
+            if let request, let requestID, (request.attributes["attempts"]?.intValue ?? 0) >= 1 {
+                attributes["status"] = "failed"
+                attributes["error"] = "interrupted twice: the process building this commit died both times; it is not retried again. Run `slipway build` to try once more"
+                writes.append(.delete(table: BuildQueue.table, key: ItemKey(requestID), condition: .version(request.version)))
+            } else {
+                attributes["status"] = "interrupted"
+                attributes["error"] = "the process building it stopped before it finished; the build is retried"
+                if let request, let requestID {
+                    writes.append(.update(table: BuildQueue.table, key: ItemKey(requestID), changes: [.add("attempts", 1)],
+                                          condition: .version(request.version)))
+                }
+            }
+            writes.append(.put(table: BuildTables.builds, key: item.key, attributes: attributes, condition: .version(item.version)))
+            try registry.transact(writes)
+            say("\(attributes["id"]?.stringValue ?? "a build") was interrupted; \(attributes["status"] == "failed" ? "it failed twice and is dropped" : "it will run again")")
             count += 1
         }
         return count
     }
 
-    private func recordSuperseded(_ request: BuildRequest, by newer: BuildRequest) throws {
+    /// Records a request that a newer commit of its branch superseded, and removes it from
+    /// the queue, in one transaction.
+    private func recordSuperseded(_ request: BuildRequest, id: String, by newer: String) throws {
         let model = try WatchedRepository.named(request.repositoryName, in: registry)?.model ?? request.repositoryName
         let number = Int(try registry.update(BuildTables.models, ItemKey(model), [.add("builds", 1)]).attributes["builds"]?.intValue ?? 1)
         var record = request.json
@@ -146,10 +175,13 @@ package final class BuildAgent {
         record["model"] = .string(model)
         record["number"] = .int(Int64(number))
         record["status"] = "superseded"
-        record["supersededBy"] = .string(newer.commit)
+        record["supersededBy"] = .string(newer)
         record["finishedAt"] = .double(Date().timeIntervalSince1970)
-        try registry.put(BuildTables.builds, ItemKey(model, BuildTables.sortKey(number)), record, condition: .absent)
-        say("\(request.commit.prefix(7)) on \(request.branch ?? "?") superseded by \(newer.commit.prefix(7))")
+        try registry.transact([
+            .put(table: BuildTables.builds, key: ItemKey(model, BuildTables.sortKey(number)), attributes: record, condition: .absent),
+            .delete(table: BuildQueue.table, key: ItemKey(id), condition: .exists),
+        ])
+        say("\(request.commit.prefix(7)) on \(request.branch ?? "?") superseded by \(newer.prefix(7))")
     }
 }
 

@@ -9,8 +9,6 @@ package enum BuildTables {
     package static let builds = "builds"
     /// `artifacts/DIGEST`: what each stored artifact is.
     package static let artifacts = "artifacts"
-    /// `repositories/NAME`: registered repositories.
-    package static let repositories = "repositories"
 
     /// `demand-12` for build 12 of model `demand`.
     package static func buildID(model: String, number: Int) -> String { "\(model)-\(number)" }

@@ -33,9 +33,11 @@ package final class Builder: Sendable {
     }
 
     /// Builds the request's commit and returns the final build record (`status` is
-    /// `succeeded` or `failed`). Throws only when the registry itself fails.
+    /// `succeeded` or `failed`). When the request came from the queue (`requestID`), the
+    /// transaction that records the outcome also removes it, so a crash can neither lose
+    /// the build nor run it twice. Throws only when the registry itself fails.
     @discardableResult
-    package func build(_ request: BuildRequest) throws -> Item {
+    package func build(_ request: BuildRequest, requestID: String? = nil) throws -> Item {
         var repository: GitRepository?
         var commit: ObjectID?
         var info: CommitInfo?
@@ -59,8 +61,7 @@ package final class Builder: Sendable {
             failure = "\(error)"
         }
 
-        let model = try config?.name ?? registry.get(BuildTables.repositories, ItemKey(request.repositoryName))?
-            .attributes["model"]?.stringValue ?? request.repositoryName
+        let model = try config?.name ?? WatchedRepository.named(request.repositoryName, in: registry)?.model ?? request.repositoryName
         let number = Int(try registry.update(BuildTables.models, ItemKey(model), [.add("builds", 1)]).attributes["builds"]?.intValue ?? 1)
         let id = BuildTables.buildID(model: model, number: number)
         let key = ItemKey(model, BuildTables.sortKey(number))
@@ -73,6 +74,7 @@ package final class Builder: Sendable {
 
         var record: [String: JSONValue] = request.json.merging([
             "id": .string(id), "model": .string(model), "number": .int(Int64(number)), "status": "running",
+            "requestID": requestID.map(JSONValue.string) ?? .null,
             "startedAt": .double(Date().timeIntervalSince1970), "pid": .int(Int64(getpid())), "log": .string(log.path),
         ]) { $1 }
         if let commit { record["commit"] = .string(commit.hex) }
@@ -108,7 +110,8 @@ package final class Builder: Sendable {
                 })
             }
             say("failed: \(failure ?? "")")
-            return try registry.put(BuildTables.builds, key, record)
+            try registry.transact([.put(table: BuildTables.builds, key: key, attributes: record, condition: .exists)] + dequeue(requestID))
+            return try registry.get(BuildTables.builds, key)!
         }
 
         record["status"] = "succeeded"
@@ -123,12 +126,17 @@ package final class Builder: Sendable {
                 .set("latest", .object(latest)), .set("repository", .string(request.repositoryName)),
                 .set("repositoryPath", .string(request.repositoryPath)),
             ], condition: .none),
-        ])
-        try registry.update(BuildTables.repositories, ItemKey(request.repositoryName), [.set("model", .string(config.name))])
+        ] + dequeue(requestID))
+        try registry.update(WatchedRepository.table, ItemKey(request.repositoryName), [.set("model", .string(config.name))])
         say("succeeded")
         let stored = try registry.get(BuildTables.builds, key)!
         listener?.buildSucceeded(model: model, buildID: id, record: stored.attributes)
         return stored
+    }
+
+    /// The write that removes a handled request from the queue, as part of the outcome's transaction.
+    private func dequeue(_ requestID: String?) -> [TransactionWrite] {
+        requestID.map { [.delete(table: BuildQueue.table, key: ItemKey($0), condition: .exists)] } ?? []
     }
 
     /// Validates the config against the commit, digests host data, makes each stage's
@@ -155,7 +163,7 @@ package final class Builder: Sendable {
                 }
             }
         }
-        let requirements = try config.requirements.map { try snapshot.contents(of: $0) }
+        let requirements = try config.requirements.map { try snapshot.contents(of: try snapshot.resolve($0) ?? $0) }
         let environment = try environments.environment(requirements: requirements) { say($0) }
         say(environment.created ? "environment \(environment.digest.prefix(12)) created" : "cache hit: environment \(environment.digest.prefix(12))")
 
@@ -181,7 +189,8 @@ package final class Builder: Sendable {
             defer { try? FileManager.default.removeItem(atPath: work) }
             try snapshot.extract(to: work)
             for step in config.buildSteps {
-                try runStep(step, in: work, environment: byKind[step.stage]!.environment, say: say)
+                try runStep(step, in: work, environment: byKind[step.stage]!.environment,
+                            timeout: config.stages[step.stage]!.resources.timeoutSeconds, say: say)
             }
         }
         let configBytes = try snapshot.contents(of: ModelConfig.fileName)
@@ -189,13 +198,19 @@ package final class Builder: Sendable {
                 "python": .string(environments.version)]
     }
 
-    private func runStep(_ step: BuildStep, in work: String, environment: PythonEnvironment, say: (String) -> Void) throws {
+    /// Runs a build step with the stage's timeout; the step's whole process group is killed
+    /// then, so a hung step or a daemon it started cannot stall the builds after it.
+    private func runStep(_ step: BuildStep, in work: String, environment: PythonEnvironment, timeout: Int, say: (String) -> Void) throws {
         say("step '\(step.name)' in the \(step.stage.rawValue) environment: \(step.run)")
         let result = try Command.run("/bin/sh", ["-c", step.run], in: work, environment: [
             "PATH": environment.path + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
             "VIRTUAL_ENV": environment.path, "PYTHONDONTWRITEBYTECODE": "1",
-        ])
+        ], timeout: Double(timeout))
         say(result.output)
+        if result.timedOut {
+            throw BuildFailure("build step '\(step.name)' timed out after \(timeout) s",
+                               hint: "make it faster, or raise stages.\(step.stage.rawValue).resources.timeout")
+        }
         guard result.succeeded else {
             throw BuildFailure("build step '\(step.name)' failed with exit status \(result.status): \(result.output.suffix(600))",
                                hint: "run `\(step.run)` in the repository to see it fail")
@@ -213,7 +228,6 @@ final class BuildLog: Sendable {
     }
 
     func append(_ text: String) {
-        guard !text.allSatisfy(\.isWhitespace) else { return }
         let line = text.hasSuffix("\n") ? text : text + "\n"
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }

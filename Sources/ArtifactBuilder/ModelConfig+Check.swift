@@ -17,7 +17,7 @@ extension ModelConfig {
                 problems.append(ConfigDiagnostic(keyPath: key, line: lines[key], message: "'\(path)' is a folder, not a file", hint: "name the script file"))
             }
             for entry in entries where entry.isSymlink {
-                if (try? snapshot.symlinkTarget(entry)) ?? nil == nil {
+                if (try? snapshot.resolve(entry.path)) ?? nil == nil {
                     problems.append(ConfigDiagnostic(
                         keyPath: key, line: lines[key], message: "symlink '\(entry.path)' points outside the repository",
                         hint: "commit the file itself, or declare it as host data"))

@@ -47,7 +47,7 @@ package struct PythonEnvironments: Sendable {
             return PythonEnvironment(digest: digest, path: path, created: false)
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let lock = try FolderLock(path: folder + "/.lock-" + digest)
+        let lock = try FolderLock(path: folder + "/.lock-" + digest)!
         defer { withExtendedLifetime(lock) {} }
         if FileManager.default.fileExists(atPath: marker) {  // built by another process while we waited
             return PythonEnvironment(digest: digest, path: path, created: false)
@@ -93,10 +93,15 @@ package struct BuildFailure: Error, Sendable, CustomStringConvertible {
 package final class FolderLock {
     private let fd: Int32
 
-    package init(path: String) throws {
+    /// Takes the lock, waiting for it unless `wait` is false (then nil when it is held).
+    package init?(path: String, wait: Bool = true) throws {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw BuildFailure("cannot open lock '\(path)': \(String(cString: strerror(errno)))") }
-        while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            if errno == EINTR { continue }
+            if errno == EWOULDBLOCK { return nil }  // deinit closes the descriptor
+            throw BuildFailure("cannot lock '\(path)': \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Writes `pid` into the lock file, for `holder(of:)` and for people.

@@ -25,12 +25,6 @@ package protocol RepositorySnapshot {
 }
 
 extension RepositorySnapshot {
-    /// Whether `path` is a folder (some file lies under it).
-    package func isFolder(_ path: String) -> Bool {
-        let prefix = path + "/"
-        return files.keys.contains { $0.hasPrefix(prefix) }
-    }
-
     /// The files at `path`: the file itself, or every file under the folder.
     package func files(under path: String) -> [SnapshotFile] {
         if let file = files[path] { return [file] }
@@ -61,21 +55,32 @@ extension RepositorySnapshot {
         }
     }
 
-    /// Where a symlink points, as a repository path; nil when it leaves the repository.
-    package func symlinkTarget(_ file: SnapshotFile) throws -> String? {
-        let target = String(decoding: try contents(of: file.path), as: UTF8.self)
-        if target.hasPrefix("/") { return nil }
-        var parts = file.path.split(separator: "/").dropLast().map(String.init)
-        for part in target.split(separator: "/") {
-            switch part {
-            case ".": continue
-            case "..":
-                if parts.isEmpty { return nil }
-                parts.removeLast()
-            default: parts.append(String(part))
+    /// The repository path that `path` leads to once every symlink on the way is followed
+    /// (component by component, as the kernel would); nil when a symlink leads out of the
+    /// repository or the chain is longer than 40 links.
+    package func resolve(_ path: String) throws -> String? {
+        var remaining = path.split(separator: "/").map(String.init)
+        var resolved: [String] = []
+        var hops = 0
+        while !remaining.isEmpty {
+            let part = remaining.removeFirst()
+            if part == "." || part.isEmpty { continue }
+            if part == ".." {
+                guard !resolved.isEmpty else { return nil }
+                resolved.removeLast()
+                continue
             }
+            let candidate = (resolved + [part]).joined(separator: "/")
+            if let file = files[candidate], file.isSymlink {
+                hops += 1
+                let target = String(decoding: try contents(of: candidate), as: UTF8.self)
+                guard hops <= 40, !target.hasPrefix("/") else { return nil }
+                remaining = target.split(separator: "/").map(String.init) + remaining
+                continue
+            }
+            resolved.append(part)
         }
-        return parts.joined(separator: "/")
+        return resolved.joined(separator: "/")
     }
 }
 

@@ -20,34 +20,58 @@ package struct BuildQueue: Sendable {
         return String(format: "%020llu-%d-%08x", nanos, getpid(), UInt32.random(in: 0...UInt32.max))
     }
 
-    /// Queues a build of a branch's new tip and moves the branch's cursor to it, in one
-    /// transaction; does nothing (returns false) when the cursor already is at that commit.
+    /// What a branch update does to the queue.
+    package enum Observation: Equatable {
+        /// The commit was queued to build, and the cursor moved to it.
+        case queued
+        /// The cursor already was at the commit: nothing to do.
+        case alreadySeen
+        /// The branch had moved on past this commit (the hook's `old` is not the cursor):
+        /// it is queued to be recorded as superseded; the cursor stays.
+        case superseded
+        /// The branch does not build: only the cursor moved.
+        case skipped
+    }
+
+    /// Records that `request.branch` moved from `old` (nil: unknown, as the watcher sees
+    /// it) to `request.commit`, queuing the build and moving the branch's cursor in one
+    /// transaction. A hook's update whose `old` is not where the cursor is arrived late
+    /// (another push, seen first, moved the branch on), so the cursor never moves back.
     @discardableResult
-    package func enqueue(branchTip request: BuildRequest) throws -> Bool {
-        guard let branch = request.branch else { return try enqueue(request) != "" }
+    package func observe(_ request: BuildRequest, old: String? = nil, builds: Bool = true) throws -> Observation {
+        guard let branch = request.branch else {
+            try enqueue(request)
+            return .queued
+        }
         let cursorKey = ItemKey(request.repositoryName, branch)
         while true {
             let cursor = try registry.get(Self.cursors, cursorKey)
-            if cursor?.attributes["commit"]?.stringValue == request.commit { return false }
-            let outcome = Result { () throws(RegistryError) in
-                try registry.transact([
-                    .put(table: Self.table, key: ItemKey(Self.newID()), attributes: request.json, condition: .absent),
-                    .put(table: Self.cursors, key: cursorKey, attributes: ["commit": .string(request.commit)],
-                         condition: cursor.map { .version($0.version) } ?? .absent),
-                ])
+            let at = cursor?.attributes["commit"]?.stringValue
+            if at == request.commit { return .alreadySeen }
+            var writes: [TransactionWrite] = []
+            let outcome: Observation
+            if let at, let old, !ObjectID(hex: old).isZero, old != at {
+                guard builds else { return .skipped }
+                var stale = request
+                stale.supersededBy = at
+                writes.append(.put(table: Self.table, key: ItemKey(Self.newID()), attributes: stale.json, condition: .absent))
+                outcome = .superseded
+            } else {
+                if builds {
+                    writes.append(.put(table: Self.table, key: ItemKey(Self.newID()), attributes: request.json, condition: .absent))
+                }
+                writes.append(.put(table: Self.cursors, key: cursorKey, attributes: ["commit": .string(request.commit)],
+                                   condition: cursor.map { .version($0.version) } ?? .absent))
+                outcome = builds ? .queued : .skipped
             }
-            switch outcome {
-            case .success: return true
+            let result = Result { () throws(RegistryError) in try registry.transact(writes) }
+            switch result {
+            case .success: return outcome
             case .failure(.conditionFailed(let table, _, _, _)) where table == Self.cursors:
                 continue  // the hook and the watcher raced; re-read the cursor
             case .failure(let error): throw error
             }
         }
-    }
-
-    /// Moves a branch's cursor without queuing a build (a branch that does not build).
-    package func advanceCursor(repository: String, branch: String, to commit: String) throws {
-        try registry.put(Self.cursors, ItemKey(repository, branch), ["commit": .string(commit)])
     }
 
     /// The commit a branch's cursor is at.

@@ -178,16 +178,6 @@ package final class GitRepository {
         return TreeFile(path: path, mode: git_tree_entry_filemode(entry).rawValue, blob: ObjectID(git_tree_entry_id(entry)))
     }
 
-    /// Whether `path` is a folder in the commit's tree.
-    package func isFolder(_ path: String, at id: ObjectID) throws(GitError) -> Bool {
-        let tree = try treeOf(id)
-        defer { git_tree_free(tree) }
-        var entry: OpaquePointer?
-        guard git_tree_entry_bypath(&entry, tree, path) == 0 else { return false }
-        defer { git_tree_entry_free(entry) }
-        return git_tree_entry_type(entry) == GIT_OBJECT_TREE
-    }
-
     /// Every file of the commit's tree (blobs and symlinks; submodules are skipped).
     package func files(at id: ObjectID) throws(GitError) -> [TreeFile] {
         let tree = try treeOf(id)

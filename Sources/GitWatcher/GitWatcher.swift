@@ -1,6 +1,6 @@
-/// GitWatcher: libgit2 access to model repositories, the post-receive hook entry, the
-/// durable spool of build requests and the ref watcher with cursors kept in the registry.
-///
-/// Not built yet (issue "Model repositories"); the module exists so the package reads as
-/// the architecture in `ARCHITECTURE.md`.
+/// GitWatcher: libgit2 access to model repositories (`GitRepository`), the post-receive
+/// hook that spools pushes (`PostReceiveHook`, `Spool`), the durable build queue with a
+/// cursor per branch (`BuildQueue`), registered repositories and mirrors
+/// (`WatchedRepository`), and the watcher that notices pushes the hook missed
+/// (`RefWatcher`, woken by `ChangeMonitor`).
 package enum GitWatcherModule {}

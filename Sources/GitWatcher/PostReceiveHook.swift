@@ -39,8 +39,12 @@ package enum PostReceiveHook {
         _ = try GitRepository(path: repositoryPath)
         let hooks = gitDirectory + "/hooks"
         try FileManager.default.createDirectory(atPath: hooks, withIntermediateDirectories: true)
+        for (what, value) in [("executable", executable), ("home", home)] where value.contains("\n") {
+            throw BuildQueueError("the \(what) path '\(value)' contains a newline; hooks cannot name it")
+        }
         let hook = hooks + "/post-receive"
-        if let existing = try? String(contentsOfFile: hook, encoding: .utf8), !existing.contains(marker) {
+        let existing = FileManager.default.contents(atPath: hook)
+        if FileManager.default.fileExists(atPath: hook), existing.map({ !String(decoding: $0, as: UTF8.self).contains(marker) }) ?? true {
             let previous = hooks + "/" + previousHookName
             if FileManager.default.fileExists(atPath: previous) { try FileManager.default.removeItem(atPath: previous) }
             try FileManager.default.moveItem(atPath: hook, toPath: previous)
@@ -58,9 +62,11 @@ package enum PostReceiveHook {
     static func script(executable: String, home: String) -> String {
         """
         #!/bin/sh
-        \(marker) (written by `slipway hook install`; slipway: \(quoted(executable)))
-        # Spools this push for the agent of \(quoted(home)) and returns. It never fails the
-        # push; a hook that was here before runs first, with the same input.
+        \(marker) (written by `slipway hook install`).
+        # It spools this push for the Slipway agent and returns. It never fails the push; a
+        # hook that was here before runs first, with the same input.
+        slipway=\(quoted(executable))
+        spool=\(quoted(home + "/" + Spool.folderName))
         input=$(cat)
         status=0
         previous="$(dirname "$0")/\(previousHookName)"
@@ -68,26 +74,24 @@ package enum PostReceiveHook {
           printf '%s\\n' "$input" | "$previous" "$@"
           status=$?
         fi
-        spool=\(quoted(home + "/" + Spool.folderName))
         temporary="$spool/.tmp-$$"
         if mkdir -p "$spool" 2>/dev/null &&
            printf 'repository %s\\n%s\\n' "$PWD" "$input" > "$temporary" &&
            sync "$temporary" 2>/dev/null &&
-           mv "$temporary" "$spool/$(date +%s%N)-$$.push" &&
-           sync "$spool" 2>/dev/null; then
-          :
+           mv "$temporary" "$spool/$(date +%s%N)-$$.push"; then
+          sync "$spool" 2>/dev/null || :
         else
           rm -f "$temporary" 2>/dev/null
-          echo "slipway: could not spool this push into $spool; the push itself succeeded. Build it with: \(quoted(executable)) build MODEL" >&2
+          echo "slipway: could not spool this push into $spool; the push itself succeeded. Build it with: $slipway build MODEL" >&2
         fi
         exit $status
 
         """
     }
 
-    /// What the hook does: queues one build request per updated branch that builds
-    /// (`shouldBuild`), moving each branch's cursor; deleted branches and tags are ignored.
-    /// Returns the requests queued.
+    /// What a spooled push does: one build request per updated branch that builds
+    /// (`shouldBuild`), moving each branch's cursor; deleted branches and tags are
+    /// ignored. Returns the requests queued to build.
     package static func handle(
         input: String, repository: WatchedRepository, queue: BuildQueue,
         shouldBuild: (_ branch: String, _ commit: String) -> Bool
@@ -96,13 +100,11 @@ package enum PostReceiveHook {
         let now = Date().timeIntervalSince1970
         for update in RefUpdate.parse(input) where !update.isDeletion {
             guard let branch = update.branch else { continue }
-            guard shouldBuild(branch, update.new) else {
-                try queue.advanceCursor(repository: repository.name, branch: branch, to: update.new)
-                continue
-            }
             let request = BuildRequest(repositoryName: repository.name, repositoryPath: repository.path, branch: branch,
                                        commit: update.new, requestedBy: "hook", requestedAt: now)
-            if try queue.enqueue(branchTip: request) { queued.append(request) }
+            if try queue.observe(request, old: update.old, builds: shouldBuild(branch, update.new)) == .queued {
+                queued.append(request)
+            }
         }
         return queued
     }

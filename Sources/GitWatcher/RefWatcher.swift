@@ -37,13 +37,9 @@ package struct RefWatcher: Sendable {
             }
             for (branch, tip) in tips.sorted(by: { $0.key < $1.key }) {
                 guard try queue.cursor(repository: repository.name, branch: branch) != tip.hex else { continue }
-                guard shouldBuild(repository, branch, tip.hex) else {
-                    try queue.advanceCursor(repository: repository.name, branch: branch, to: tip.hex)
-                    continue
-                }
                 let request = BuildRequest(repositoryName: repository.name, repositoryPath: repository.path, branch: branch,
                                            commit: tip.hex, requestedBy: "watcher", requestedAt: Date().timeIntervalSince1970)
-                if try queue.enqueue(branchTip: request) { queued.append(request) }
+                if try queue.observe(request, builds: shouldBuild(repository, branch, tip.hex)) == .queued { queued.append(request) }
             }
         }
         return queued

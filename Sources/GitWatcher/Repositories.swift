@@ -63,6 +63,26 @@ package struct WatchedRepository: Sendable, Equatable {
         return WatchedRepository(name: name, path: standardized, mirrorURL: mirrorURL, fetchInterval: fetchInterval)
     }
 
+    /// Registers a repository found by the hook under a free name: its folder name
+    /// (without `.git`; for a working tree, the folder holding `.git`), with `-2`, `-3`...
+    /// appended when another repository has that name.
+    package static func registerNew(path: String, in registry: Registry) throws -> WatchedRepository {
+        var root = (path as NSString).standardizingPath
+        if (root as NSString).lastPathComponent == ".git" { root = (root as NSString).deletingLastPathComponent }
+        _ = try GitRepository(path: root)
+        let base = defaultName(for: root)
+        for suffix in 1...1000 {
+            let name = suffix == 1 ? base : "\(base)-\(suffix)"
+            do {
+                try registry.put(table, ItemKey(name), ["path": .string(root)], condition: .absent)
+                return WatchedRepository(name: name, path: root)
+            } catch RegistryError.conditionFailed {
+                continue
+            }
+        }
+        throw BuildQueueError("no free name for the repository at '\(root)'; register it with `slipway repo add NAME PATH`")
+    }
+
     /// A default name for a repository at `path`: its folder name without `.git`.
     package static func defaultName(for path: String) -> String {
         var base = ((path as NSString).standardizingPath as NSString).lastPathComponent

@@ -108,7 +108,7 @@ import Testing
         for n in 1...3 {
             pushed.append(try fixture.change(clone, "train.py", append: "\n# change \(n)\n", message: "change \(n)"))
             try fixture.push(clone)
-            try BuildQueue(registry: registry).enqueue(branchTip: BuildRequest(
+            try BuildQueue(registry: registry).observe(BuildRequest(
                 repositoryName: "demand", repositoryPath: fixture.bare, branch: "main", commit: pushed.last!,
                 requestedBy: "hook", requestedAt: Date().timeIntervalSince1970))
         }

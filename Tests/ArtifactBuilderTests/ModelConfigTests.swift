@@ -155,3 +155,31 @@ import Testing
         #expect(problems.count == 3, "\(problems)")  // alias.py -> train.py stays inside
     }
 }
+
+@Suite struct SymlinkResolutionTests {
+    @Test func chainsThroughSymlinkedFoldersAreResolvedComponentByComponent() throws {
+        var template = Array((NSTemporaryDirectory() + "slipway-links-XXXXXX").utf8CString)
+        let root = String(cString: mkdtemp(&template)!)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: root + "/lib", withIntermediateDirectories: true)
+        try manager.createDirectory(atPath: root + "/src", withIntermediateDirectories: true)
+        try Data("x = 1\n".utf8).write(to: URL(fileURLWithPath: root + "/src/util.py"))
+        try Data("print(1)\n".utf8).write(to: URL(fileURLWithPath: root + "/train.py"))
+        try manager.createSymbolicLink(atPath: root + "/lib/d", withDestinationPath: ".")
+        // Read as text this stays inside (lib/etc/passwd); followed as the kernel does, it leaves.
+        try manager.createSymbolicLink(atPath: root + "/lib/link", withDestinationPath: "d/d/d/../../../../etc/passwd")
+        try manager.createSymbolicLink(atPath: root + "/code", withDestinationPath: "src")
+        let snapshot = try FolderSnapshot(root: root)
+        #expect(try snapshot.resolve("lib/link") == nil)
+        #expect(try snapshot.resolve("code") == "src")
+        #expect(try snapshot.resolve("lib/d/d") == "lib")
+
+        let config = try ModelConfig.parse("version: 1\nname: m\nstages:\n  train: {script: train.py, include: [lib/link, code]}\n")
+        let problems = config.check(against: snapshot)
+        #expect(problems.map(\.keyPath) == ["stages.train.include[0]"])
+        // A symlinked folder brings its target's files into the artifact (and its digest).
+        let files = ArtifactStore.files(for: config.stages[.train]!, config: config, in: snapshot).map(\.path)
+        #expect(files.contains("code") && files.contains("src/util.py"))
+    }
+}

@@ -91,7 +91,6 @@ import Testing
         #expect(try git.contents(of: "missing.py", at: head) == nil)
         #expect(try git.file(at: "link.py", in: head)?.isSymlink == true)
         #expect(try git.file(at: "run.sh", in: head)?.isExecutable == true)
-        #expect(try git.isFolder("lib/deep", at: head))
     }
 
     @Test func errorsNameTheRepositoryAndTheOperation() throws {
@@ -112,5 +111,34 @@ import Testing
         #expect(updates[0].branch == "main" && !updates[0].isDeletion)
         #expect(updates[1].isDeletion)
         #expect(updates[2].branch == nil)
+    }
+}
+
+@Suite struct HookScriptTests {
+    @Test func oddExecutableAndHomePathsAreQuotedNotRun() throws {
+        var template = Array((NSTemporaryDirectory() + "slipway-hook-XXXXXX").utf8CString)
+        let root = String(cString: mkdtemp(&template)!)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let canary = root + "/ran"
+        let executable = "/opt/we\"ird 'dir $(touch \(canary))/slipway"
+        let home = root + "/home with 'quotes'"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: home + "/spool"))  // spooling fails
+        let hook = root + "/post-receive"
+        try Data(PostReceiveHook.script(executable: executable, home: home).utf8).write(to: URL(fileURLWithPath: hook))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [hook]
+        let input = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(Data("a b refs/heads/main\n".utf8))
+        try input.fileHandleForWriting.close()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(message.contains("Build it with: \(executable) build MODEL"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: canary))
     }
 }
