@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `slipway <noun> <verb>`: the command-line interface of Slipway.
-struct Slipway: ParsableCommand {
+struct Slipway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slipway",
         abstract: "A self-hosted, git-native MLOps framework: push a model repository, get a served model.",

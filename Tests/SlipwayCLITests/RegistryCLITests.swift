@@ -150,3 +150,28 @@ import Testing
         #expect(try Slipway.run(["states", "validate", home.path + "/none.json"]).status == 4)
     }
 }
+
+@Suite struct StatesRunCLITests {
+    let home = TemporaryHome()
+
+    @Test func runPrintsStatusOutputAndHistoryAsJSON() throws {
+        let file = home.path + "/m.json"
+        try Data("""
+            {"StartAt": "Greet", "States": {
+              "Greet": {"Type": "Task", "Resource": "echo", "Parameters": {"msg.$": "States.Format('hi {}', $.who)"}, "Next": "Check"},
+              "Check": {"Type": "Choice", "Choices": [{"Variable": "$.msg", "StringEquals": "hi ada", "Next": "Done"}], "Default": "Oops"},
+              "Oops": {"Type": "Fail", "Error": "Wrong", "Cause": "not ada"},
+              "Done": {"Type": "Succeed"}}}
+            """.utf8).write(to: URL(fileURLWithPath: file))
+        let good = try Slipway.run(["states", "run", file, "--input", #"{"who": "ada"}"#, "--json"])
+        #expect(good.status == 0, "\(good.stderr)")
+        let value = try JSONValue(parsing: good.stdout)
+        #expect(value["status"] == "SUCCEEDED")
+        #expect(value["output"] == ["msg": "hi ada"])
+        #expect(value["history"]?.arrayValue?.first?["type"] == "ExecutionStarted")
+        let bad = try Slipway.run(["states", "run", file, "--input", #"{"who": "bob"}"#, "--json"])
+        #expect(bad.status == 1)
+        let failed = try JSONValue(parsing: bad.stdout)
+        #expect(failed["status"] == "FAILED" && failed["error"] == "Wrong" && failed["cause"] == "not ada")
+    }
+}

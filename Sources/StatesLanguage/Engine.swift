@@ -1,0 +1,253 @@
+import Foundation
+import JSON
+
+/// Runs validated state machines: every state type, input and output processing, the
+/// context object, Retry with back-off and Catch, and a Step Functions history.
+///
+/// Task states call the `TaskResource` registered for their `Resource` URI. The clock is
+/// injected, so Wait and Retry back-off cost nothing in tests.
+package struct Engine: Sendable {
+    package var resources: [String: any TaskResource]
+    package var clock: any EngineClock
+
+    package init(resources: [String: any TaskResource] = [:], clock: any EngineClock = SystemClock()) {
+        self.resources = resources
+        self.clock = clock
+    }
+
+    /// Runs `machine` on `input` to the end.
+    package func run(_ machine: StateMachine, input: JSONValue, name: String = UUID().uuidString.lowercased(),
+                     stateMachineName: String = "machine") async -> ExecutionOutcome {
+        let history = ExecutionHistory(clock: clock)
+        let start = clock.now()
+        let execution: JSONValue = [
+            "Id": .string("slipway:execution:\(stateMachineName):\(name)"), "Name": .string(name),
+            "StartTime": .string(ISO8601Timestamp.format(start)), "Input": input,
+        ]
+        let context: JSONValue = ["Execution": execution, "StateMachine": ["Id": .string("slipway:stateMachine:\(stateMachineName)"), "Name": .string(stateMachineName)]]
+        history.record("ExecutionStarted", "executionStartedEventDetails", ["input": .string(input.serialized())], after: 0)
+        let interpreter = Interpreter(engine: self, history: history)
+        do {
+            let output = try await interpreter.run(machine, input: input, context: context)
+            history.record("ExecutionSucceeded", "executionSucceededEventDetails", ["output": .string(output.serialized())])
+            return ExecutionOutcome(status: "SUCCEEDED", output: output, error: nil, history: history.all)
+        } catch {
+            history.record("ExecutionFailed", "executionFailedEventDetails", ["error": .string(error.error), "cause": .string(error.cause)])
+            return ExecutionOutcome(status: error.error == "States.Timeout" ? "TIMED_OUT" : "FAILED", output: nil, error: error, history: history.all)
+        }
+    }
+}
+
+/// One execution's walk through its states.
+struct Interpreter: Sendable {
+    let engine: Engine
+    let history: ExecutionHistory
+
+    var clock: any EngineClock { engine.clock }
+
+    func run(_ machine: StateMachine, input: JSONValue, context: JSONValue) async throws(StatesError) -> JSONValue {
+        var name = machine.startAt
+        var data = input
+        while true {
+            guard let state = machine.states[name] else { throw .runtime("no state named '\(name)'") }
+            let entered = clock.now()
+            var stateContext = context
+            if case .object(var members) = stateContext {
+                members["State"] = ["Name": .string(name), "EnteredTime": .string(ISO8601Timestamp.format(entered)), "RetryCount": 0]
+                stateContext = .object(members)
+            }
+            let type = state.type.rawValue
+            history.record("\(type)StateEntered", "stateEnteredEventDetails", ["name": .string(name), "input": .string(data.serialized())])
+            let (output, next) = try await step(state, input: data, context: stateContext)
+            if state.type != .fail {
+                history.record("\(type)StateExited", "stateExitedEventDetails", ["name": .string(name), "output": .string(output.serialized())])
+            }
+            guard let next else { return output }
+            name = next
+            data = output
+        }
+    }
+
+    /// Runs one state; returns its output and the next state's name (nil: the machine ends).
+    func step(_ state: StateMachine.State, input: JSONValue, context: JSONValue) async throws(StatesError) -> (JSONValue, String?) {
+        let fields = state.fields
+        let next = fields["Next"]?.stringValue
+        switch state.type {
+        case .pass:
+            let effective = try Processing.select(fields["InputPath"], in: input, context: context, name: "InputPath")
+            var result = effective
+            if let fixed = fields["Result"] {
+                result = fixed
+            } else if let parameters = fields["Parameters"] {
+                result = try Processing.template(parameters, input: effective, context: context, field: "Parameters")
+            }
+            let placed = try Processing.place(result, at: fields["ResultPath"], in: input)
+            return (try Processing.select(fields["OutputPath"], in: placed, context: context, name: "OutputPath"), next)
+        case .succeed:
+            let effective = try Processing.select(fields["InputPath"], in: input, context: context, name: "InputPath")
+            return (try Processing.select(fields["OutputPath"], in: effective, context: context, name: "OutputPath"), nil)
+        case .fail:
+            var error = fields["Error"]?.stringValue ?? "States.Fail"
+            var cause = fields["Cause"]?.stringValue ?? ""
+            if let path = fields["ErrorPath"] {
+                error = try Processing.select(path, in: input, context: context, name: "ErrorPath").stringValue ?? ""
+            }
+            if let path = fields["CausePath"] {
+                cause = try Processing.select(path, in: input, context: context, name: "CausePath").stringValue ?? ""
+            }
+            history.record("FailStateEntered", "stateEnteredEventDetails", ["name": .string(state.name)])
+            throw StatesError(error, cause)
+        case .choice:
+            let effective = try Processing.select(fields["InputPath"], in: input, context: context, name: "InputPath")
+            var target = fields["Default"]?.stringValue
+            for rule in fields["Choices"]?.arrayValue ?? [] where try ChoiceEvaluator.matches(rule, input: effective, context: context) {
+                target = rule["Next"]?.stringValue
+                break
+            }
+            guard let target else {
+                throw StatesError("States.NoChoiceMatched", "No Matches! (state '\(state.name)')")
+            }
+            return (try Processing.select(fields["OutputPath"], in: effective, context: context, name: "OutputPath"), target)
+        case .wait:
+            let effective = try Processing.select(fields["InputPath"], in: input, context: context, name: "InputPath")
+            try await wait(fields, input: effective, context: context)
+            return (try Processing.select(fields["OutputPath"], in: effective, context: context, name: "OutputPath"), next)
+        case .task, .parallel, .map:
+            do {
+                let output = try await withRetries(state, input: input, context: context)
+                return (output, next)
+            } catch {
+                guard !error.isRuntime, let (catcher, index) = Self.handler(for: error, in: fields["Catch"]) else { throw error }
+                let output = try Processing.place(error.json, at: catcher["ResultPath"], in: input)
+                _ = index
+                return (output, catcher["Next"]?.stringValue)
+            }
+        }
+    }
+
+    func wait(_ fields: [String: JSONValue], input: JSONValue, context: JSONValue) async throws(StatesError) {
+        var seconds: Double
+        if let value = fields["Seconds"]?.doubleValue {
+            seconds = value
+        } else if let path = fields["SecondsPath"] {
+            guard let value = try Processing.select(path, in: input, context: context, name: "SecondsPath").intValue, value >= 0 else {
+                throw .runtime("SecondsPath '\(path.stringValue ?? "")' must select a non-negative integer")
+            }
+            seconds = Double(value)
+        } else {
+            var text = fields["Timestamp"]?.stringValue ?? ""
+            if let path = fields["TimestampPath"] {
+                text = try Processing.select(path, in: input, context: context, name: "TimestampPath").stringValue ?? ""
+            }
+            guard let when = Timestamps.parse(text) else { throw .runtime("'\(text)' is not an RFC 3339 timestamp") }
+            seconds = when - clock.now()
+        }
+        seconds = max(0, seconds)
+        do { try await clock.sleep(seconds) } catch { throw StatesError("States.Runtime", "the wait was cancelled") }
+    }
+
+    /// The first Retry or Catch entry whose ErrorEquals names the error (`States.ALL`
+    /// matches every error but `States.Runtime`).
+    static func handler(for error: StatesError, in list: JSONValue?) -> ([String: JSONValue], Int)? {
+        for (index, entry) in (list?.arrayValue ?? []).enumerated() {
+            guard case .object(let fields) = entry else { continue }
+            let names = fields["ErrorEquals"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            if names.contains(error.error) || (names.contains("States.ALL") && !error.isRuntime)
+                || (names.contains("States.TaskFailed") && !error.error.hasPrefix("States.")) {
+                return (fields, index)
+            }
+        }
+        return nil
+    }
+
+    /// Runs a Task, Parallel or Map state, retrying as its Retry says.
+    func withRetries(_ state: StateMachine.State, input: JSONValue, context: JSONValue) async throws(StatesError) -> JSONValue {
+        var attempts: [Int: Int] = [:]
+        var retryCount = 0
+        while true {
+            var attemptContext = context
+            if case .object(var members) = context, case .object(var stateObject)? = members["State"] {
+                stateObject["RetryCount"] = .int(Int64(retryCount))
+                members["State"] = .object(stateObject)
+                attemptContext = .object(members)
+            }
+            do {
+                return try await attempt(state, input: input, context: attemptContext)
+            } catch {
+                guard !error.isRuntime, let (retrier, index) = Self.handler(for: error, in: state.fields["Retry"]) else { throw error }
+                let maxAttempts = Int(retrier["MaxAttempts"]?.intValue ?? 3)
+                let done = attempts[index, default: 0]
+                guard done < maxAttempts else { throw error }
+                attempts[index] = done + 1
+                let interval = retrier["IntervalSeconds"]?.doubleValue ?? 1
+                let rate = retrier["BackoffRate"]?.doubleValue ?? 2
+                var delay = interval * pow(rate, Double(done))
+                if let cap = retrier["MaxDelaySeconds"]?.doubleValue { delay = min(delay, cap) }
+                if retrier["JitterStrategy"] == "FULL" { delay = Double.random(in: 0...delay) }
+                do { try await clock.sleep(delay) } catch { throw StatesError("States.Runtime", "the retry wait was cancelled") }
+                retryCount += 1
+            }
+        }
+    }
+
+    /// One attempt of a Task, Parallel or Map state, with its input and output processing.
+    func attempt(_ state: StateMachine.State, input: JSONValue, context: JSONValue) async throws(StatesError) -> JSONValue {
+        let fields = state.fields
+        let effective = try Processing.select(fields["InputPath"], in: input, context: context, name: "InputPath")
+        let result: JSONValue
+        switch state.type {
+        case .task:
+            let parameters = try fields["Parameters"].map { t throws(StatesError) in
+                try Processing.template(t, input: effective, context: context, field: "Parameters")
+            } ?? effective
+            result = try await task(state, parameters: parameters, context: context)
+        case .parallel:
+            let parameters = try fields["Parameters"].map { t throws(StatesError) in
+                try Processing.template(t, input: effective, context: context, field: "Parameters")
+            } ?? effective
+            result = try await parallel(state, input: parameters, context: context)
+        default:
+            result = try await map(state, input: effective, context: context)
+        }
+        let selected = try fields["ResultSelector"].map { t throws(StatesError) in
+            try Processing.template(t, input: result, context: context, field: "ResultSelector")
+        } ?? result
+        let placed = try Processing.place(selected, at: fields["ResultPath"], in: input)
+        return try Processing.select(fields["OutputPath"], in: placed, context: context, name: "OutputPath")
+    }
+
+    func task(_ state: StateMachine.State, parameters: JSONValue, context: JSONValue) async throws(StatesError) -> JSONValue {
+        let uri = state.fields["Resource"]?.stringValue ?? ""
+        history.record("TaskScheduled", "taskScheduledEventDetails", [
+            "resource": .string(uri), "resourceType": "slipway", "region": "local", "parameters": .string(parameters.serialized()),
+        ])
+        guard let resource = engine.resources[uri] ?? engine.resources[Self.baseURI(uri)] else {
+            let error = StatesError("States.TaskFailed", "no task resource registered for '\(uri)'; known: \(engine.resources.keys.sorted().joined(separator: ", "))")
+            history.record("TaskFailed", "taskFailedEventDetails", ["resource": .string(uri), "error": .string(error.error), "cause": .string(error.cause)])
+            throw error
+        }
+        history.record("TaskStarted", "taskStartedEventDetails", ["resource": .string(uri), "resourceType": "slipway"])
+        let token = UUID().uuidString.lowercased()
+        var taskContext = context
+        if case .object(var members) = context {
+            members["Task"] = ["Token": .string(token)]
+            taskContext = .object(members)
+        }
+        do {
+            let output = try await resource.invoke(TaskRequest(resource: uri, input: parameters, context: taskContext, token: token))
+            history.record("TaskSucceeded", "taskSucceededEventDetails", ["resource": .string(uri), "output": .string(output.serialized())])
+            return output
+        } catch {
+            let type = error.error == "States.Timeout" ? "TaskTimedOut" : "TaskFailed"
+            history.record(type, type == "TaskTimedOut" ? "taskTimedOutEventDetails" : "taskFailedEventDetails",
+                           ["resource": .string(uri), "error": .string(error.error), "cause": .string(error.cause)])
+            throw error
+        }
+    }
+
+    /// `arn:...:foo.sync` and `...waitForTaskToken` find the resource registered for `arn:...:foo`.
+    static func baseURI(_ uri: String) -> String {
+        for suffix in [".sync:2", ".sync", ".waitForTaskToken"] where uri.hasSuffix(suffix) { return String(uri.dropLast(suffix.count)) }
+        return uri
+    }
+}

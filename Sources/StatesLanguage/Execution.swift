@@ -1,0 +1,146 @@
+import Foundation
+import JSON
+import Synchronization
+
+/// An error as the States Language names it: `States.TaskFailed`, a task's own error
+/// name, ... with a human-readable cause. Task failures are data for Retry and Catch.
+package struct StatesError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var error: String
+    package var cause: String
+
+    package init(_ error: String, _ cause: String) {
+        self.error = error
+        self.cause = cause
+    }
+
+    /// `States.Runtime`: a fault of the definition or its data at run time; it ends the
+    /// execution and neither Retry nor Catch sees it (as in AWS Step Functions).
+    package static func runtime(_ cause: String) -> StatesError { StatesError("States.Runtime", cause) }
+
+    package var isRuntime: Bool { error == "States.Runtime" }
+    package var description: String { "\(error): \(cause)" }
+    package var json: JSONValue { ["Error": .string(error), "Cause": .string(cause)] }
+}
+
+/// Time for the engine: injected, so tests of Wait, Retry back-off and timeouts run in
+/// milliseconds.
+package protocol EngineClock: Sendable {
+    /// Seconds since 1970.
+    func now() -> Double
+    /// Waits `seconds`.
+    func sleep(_ seconds: Double) async throws
+}
+
+/// The machine's clock.
+package struct SystemClock: EngineClock {
+    package init() {}
+    package func now() -> Double { Date().timeIntervalSince1970 }
+    package func sleep(_ seconds: Double) async throws {
+        if seconds > 0 { try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000)) }
+    }
+}
+
+/// A clock that jumps instead of waiting, and remembers every wait it was asked for.
+package final class ManualClock: EngineClock {
+    private let state = Mutex<(now: Double, waits: [Double])>((1_767_225_600, []))
+    package init() {}
+    package func now() -> Double { state.withLock { $0.now } }
+    package func sleep(_ seconds: Double) async throws {
+        state.withLock {
+            $0.waits.append(seconds)
+            $0.now += max(0, seconds)
+        }
+    }
+    /// Every wait so far, in seconds.
+    package var waits: [Double] { state.withLock { $0.waits } }
+}
+
+/// What a task resource receives.
+package struct TaskRequest: Sendable {
+    /// The resource URI, as written (`echo`, `arn:aws:states:::http:invoke`, ...).
+    package var resource: String
+    /// The effective parameters (after InputPath and Parameters).
+    package var input: JSONValue
+    /// The context object (`$$`).
+    package var context: JSONValue
+    /// The task token, for `.waitForTaskToken` resources.
+    package var token: String
+}
+
+/// Something a Task state can call, found by its resource URI.
+package protocol TaskResource: Sendable {
+    /// Runs the task; a failure is a `StatesError` (its name is what Retry and Catch match).
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue
+}
+
+/// One event of an execution's history, named and shaped as in Step Functions'
+/// GetExecutionHistory.
+package struct HistoryEvent: Sendable, Equatable {
+    package var id: Int
+    package var previousEventId: Int
+    package var timestamp: Double
+    package var type: String
+    /// The `...EventDetails` object (for example `stateEnteredEventDetails`).
+    package var detailsKey: String?
+    package var details: JSONValue?
+
+    package var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .int(Int64(id)), "previousEventId": .int(Int64(previousEventId)), "type": .string(type),
+            "timestamp": .string(ISO8601Timestamp.format(timestamp)),
+        ]
+        if let detailsKey, let details { object[detailsKey] = details }
+        return .object(object)
+    }
+}
+
+/// How timestamps print: RFC 3339 with milliseconds, UTC.
+package enum ISO8601Timestamp {
+    package static func format(_ seconds: Double) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+    }
+}
+
+/// The history of one execution, appended to by every branch of it.
+package final class ExecutionHistory: Sendable {
+    private let events = Mutex<[HistoryEvent]>([])
+    let clock: any EngineClock
+
+    init(clock: any EngineClock) { self.clock = clock }
+
+    /// Appends an event after `previous` (0: the last event) and returns its id.
+    @discardableResult
+    func record(_ type: String, _ detailsKey: String? = nil, _ details: JSONValue? = nil, after previous: Int? = nil) -> Int {
+        events.withLock { events in
+            let id = events.count + 1
+            events.append(HistoryEvent(id: id, previousEventId: previous ?? events.count, timestamp: clock.now(),
+                                       type: type, detailsKey: detailsKey, details: details))
+            return id
+        }
+    }
+
+    /// Every event so far.
+    package var all: [HistoryEvent] { events.withLock { $0 } }
+}
+
+/// How an execution ended.
+package struct ExecutionOutcome: Sendable {
+    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    package var status: String
+    package var output: JSONValue?
+    package var error: StatesError?
+    package var history: [HistoryEvent]
+
+    /// The shape `slipway states run --json` prints.
+    package var json: JSONValue {
+        var object: [String: JSONValue] = ["status": .string(status), "history": .array(history.map(\.json))]
+        object["output"] = output ?? .null
+        if let error {
+            object["error"] = .string(error.error)
+            object["cause"] = .string(error.cause)
+        }
+        return .object(object)
+    }
+}
