@@ -39,7 +39,7 @@ let package = Package(
         ]),
         // Benchmarks that print figures: `swift run -c release slipway-bench registry`.
         .executableTarget(name: "slipway-bench", dependencies: [
-            "Registry", "ArtifactBuilder",
+            "Registry", "ArtifactBuilder", "StatesLanguage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),

@@ -97,9 +97,12 @@ package struct HistoryEvent: Sendable, Equatable {
 /// How timestamps print: RFC 3339 with milliseconds, UTC.
 package enum ISO8601Timestamp {
     package static func format(_ seconds: Double) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+        var whole = time_t(seconds.rounded(.down))
+        let millis = Int(((seconds - Double(whole)) * 1000).rounded(.down))
+        var parts = tm()
+        gmtime_r(&whole, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
     }
 }
 
