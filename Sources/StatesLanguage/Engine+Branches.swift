@@ -3,13 +3,13 @@ import JSON
 extension Interpreter {
     /// Runs every branch on the same input, at once; the result is their outputs in order.
     /// When a branch fails, the state fails with that branch's error.
-    func parallel(_ state: StateMachine.State, input: JSONValue, context: JSONValue) async throws(StatesError) -> JSONValue {
+    func parallel(_ state: StateMachine.State, input: JSONValue, context: JSONValue, key: String) async throws(StatesError) -> JSONValue {
         history.record("ParallelStateStarted")
         let outcomes = await withTaskGroup(of: (Int, Result<JSONValue, StatesError>).self) { group in
             for (index, machine) in state.machines.enumerated() {
                 group.addTask {
                     do throws(StatesError) {
-                        return (index, .success(try await run(machine, input: input, context: context)))
+                        return (index, .success(try await run(machine, input: input, context: context, scope: "\(key)/branch\(index)")))
                     } catch {
                         return (index, .failure(error))
                     }
@@ -35,7 +35,7 @@ extension Interpreter {
     /// Runs the item processor for each item of ItemsPath, at most MaxConcurrency at once;
     /// the result is the outputs in item order. Failures up to ToleratedFailureCount or
     /// ToleratedFailurePercentage leave their error in the item's place.
-    func map(_ state: StateMachine.State, input: JSONValue, context: JSONValue) async throws(StatesError) -> JSONValue {
+    func map(_ state: StateMachine.State, input: JSONValue, context: JSONValue, key: String) async throws(StatesError) -> JSONValue {
         let fields = state.fields
         guard case .array(let items) = try Processing.select(fields["ItemsPath"], in: input, context: context, name: "ItemsPath") else {
             throw .runtime("Map state '\(state.name)': ItemsPath '\(fields["ItemsPath"]?.stringValue ?? "$")' must select an array")
@@ -66,7 +66,7 @@ extension Interpreter {
                 history.record("MapIterationStarted", "mapIterationStartedEventDetails", ["name": .string(name), "index": .int(Int64(index))])
                 group.addTask {
                     do throws(StatesError) {
-                        return (index, .success(try await run(processor, input: inputs[index], context: context)))
+                        return (index, .success(try await run(processor, input: inputs[index], context: context, scope: "\(key)/item\(index)")))
                     } catch {
                         return (index, .failure(error))
                     }

@@ -15,20 +15,28 @@ package struct Engine: Sendable {
         self.clock = clock
     }
 
-    /// Runs `machine` on `input` to the end.
+    /// Runs `machine` on `input` to the end. With a `journal` that already holds records
+    /// (the process running it died), the execution resumes: states whose exit was
+    /// recorded are not run again, and no Task whose success was recorded is called again.
     package func run(_ machine: StateMachine, input: JSONValue, name: String = UUID().uuidString.lowercased(),
-                     stateMachineName: String = "machine") async -> ExecutionOutcome {
-        let history = ExecutionHistory(clock: clock)
-        let start = clock.now()
+                     stateMachineName: String = "machine", journal: any ExecutionJournal = MemoryJournal()) async -> ExecutionOutcome {
+        let replay = Replay((try? journal.records()) ?? [])
+        let history = ExecutionHistory(clock: clock, journal: journal, resumed: replay.events)
+        if let end = replay.events.last, ["ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted"].contains(end.type) {
+            return ExecutionOutcome(finishedWith: end, history: replay.events)
+        }
+        let start = replay.events.first?.timestamp ?? clock.now()
         let execution: JSONValue = [
             "Id": .string("slipway:execution:\(stateMachineName):\(name)"), "Name": .string(name),
             "StartTime": .string(ISO8601Timestamp.format(start)), "Input": input,
         ]
         let context: JSONValue = ["Execution": execution, "StateMachine": ["Id": .string("slipway:stateMachine:\(stateMachineName)"), "Name": .string(stateMachineName)]]
-        history.record("ExecutionStarted", "executionStartedEventDetails", ["input": .string(input.serialized())], after: 0)
-        let interpreter = Interpreter(engine: self, history: history)
+        if replay.events.isEmpty {
+            history.record("ExecutionStarted", "executionStartedEventDetails", ["input": .string(input.serialized())], after: 0)
+        }
+        let interpreter = Interpreter(engine: self, history: history, replay: replay)
         do {
-            let output = try await interpreter.run(machine, input: input, context: context)
+            let output = try await interpreter.run(machine, input: input, context: context, scope: "")
             history.record("ExecutionSucceeded", "executionSucceededEventDetails", ["output": .string(output.serialized())])
             return ExecutionOutcome(status: "SUCCEEDED", output: output, error: nil, history: history.all)
         } catch {
@@ -42,14 +50,27 @@ package struct Engine: Sendable {
 struct Interpreter: Sendable {
     let engine: Engine
     let history: ExecutionHistory
+    let replay: Replay
 
     var clock: any EngineClock { engine.clock }
 
-    func run(_ machine: StateMachine, input: JSONValue, context: JSONValue) async throws(StatesError) -> JSONValue {
+    /// Runs a machine; `scope` names where it runs (`""` for the execution, then
+    /// `/State#1/branch0`, `/State#1/item3`...), so every state visit has a stable key
+    /// that the journal records outcomes under.
+    func run(_ machine: StateMachine, input: JSONValue, context: JSONValue, scope: String) async throws(StatesError) -> JSONValue {
         var name = machine.startAt
         var data = input
+        var visits: [String: Int] = [:]
         while true {
             guard let state = machine.states[name] else { throw .runtime("no state named '\(name)'") }
+            visits[name, default: 0] += 1
+            let key = "\(scope)/\(name)#\(visits[name]!)"
+            if let (output, next) = replay.exits[key] {
+                guard let next else { return output }  // finished before the restart
+                name = next
+                data = output
+                continue
+            }
             let entered = clock.now()
             var stateContext = context
             if case .object(var members) = stateContext {
@@ -58,10 +79,11 @@ struct Interpreter: Sendable {
             }
             let type = state.type.rawValue
             history.record("\(type)StateEntered", "stateEnteredEventDetails", ["name": .string(name), "input": .string(data.serialized())])
-            let (output, next) = try await step(state, input: data, context: stateContext)
+            let (output, next) = try await step(state, input: data, context: stateContext, key: key)
             if state.type != .fail {
                 history.record("\(type)StateExited", "stateExitedEventDetails", ["name": .string(name), "output": .string(output.serialized())])
             }
+            history.note(["kind": "exit", "key": .string(key), "output": output, "next": next.map(JSONValue.string) ?? .null])
             guard let next else { return output }
             name = next
             data = output
@@ -69,7 +91,7 @@ struct Interpreter: Sendable {
     }
 
     /// Runs one state; returns its output and the next state's name (nil: the machine ends).
-    func step(_ state: StateMachine.State, input: JSONValue, context: JSONValue) async throws(StatesError) -> (JSONValue, String?) {
+    func step(_ state: StateMachine.State, input: JSONValue, context: JSONValue, key: String) async throws(StatesError) -> (JSONValue, String?) {
         let fields = state.fields
         let next = fields["Next"]?.stringValue
         switch state.type {
@@ -110,11 +132,14 @@ struct Interpreter: Sendable {
             return (try Processing.select(fields["OutputPath"], in: effective, context: context, name: "OutputPath"), target)
         case .wait:
             let effective = try Processing.select(fields["InputPath"], in: input, context: context, name: "InputPath")
-            try await wait(fields, input: effective, context: context)
+            if !replay.waitsDone.contains(key) {
+                try await wait(fields, input: effective, context: context)
+                history.note(["kind": "waited", "key": .string(key)])
+            }
             return (try Processing.select(fields["OutputPath"], in: effective, context: context, name: "OutputPath"), next)
         case .task, .parallel, .map:
             do {
-                let output = try await withRetries(state, input: input, context: context)
+                let output = try await withRetries(state, input: input, context: context, key: key)
                 return (output, next)
             } catch {
                 guard !error.isRuntime, let (catcher, index) = Self.handler(for: error, in: fields["Catch"]) else { throw error }
@@ -161,7 +186,7 @@ struct Interpreter: Sendable {
     }
 
     /// Runs a Task, Parallel or Map state, retrying as its Retry says.
-    func withRetries(_ state: StateMachine.State, input: JSONValue, context: JSONValue) async throws(StatesError) -> JSONValue {
+    func withRetries(_ state: StateMachine.State, input: JSONValue, context: JSONValue, key: String) async throws(StatesError) -> JSONValue {
         var attempts: [Int: Int] = [:]
         var retryCount = 0
         while true {
@@ -172,7 +197,7 @@ struct Interpreter: Sendable {
                 attemptContext = .object(members)
             }
             do {
-                return try await attempt(state, input: input, context: attemptContext)
+                return try await attempt(state, input: input, context: attemptContext, key: "\(key)@\(retryCount)")
             } catch {
                 guard !error.isRuntime, let (retrier, index) = Self.handler(for: error, in: state.fields["Retry"]) else { throw error }
                 let maxAttempts = Int(retrier["MaxAttempts"]?.intValue ?? 3)
@@ -191,7 +216,7 @@ struct Interpreter: Sendable {
     }
 
     /// One attempt of a Task, Parallel or Map state, with its input and output processing.
-    func attempt(_ state: StateMachine.State, input: JSONValue, context: JSONValue) async throws(StatesError) -> JSONValue {
+    func attempt(_ state: StateMachine.State, input: JSONValue, context: JSONValue, key: String) async throws(StatesError) -> JSONValue {
         let fields = state.fields
         let effective = try Processing.select(fields["InputPath"], in: input, context: context, name: "InputPath")
         let result: JSONValue
@@ -200,14 +225,14 @@ struct Interpreter: Sendable {
             let parameters = try fields["Parameters"].map { t throws(StatesError) in
                 try Processing.template(t, input: effective, context: context, field: "Parameters")
             } ?? effective
-            result = try await task(state, parameters: parameters, context: context)
+            result = try await task(state, parameters: parameters, context: context, key: key)
         case .parallel:
             let parameters = try fields["Parameters"].map { t throws(StatesError) in
                 try Processing.template(t, input: effective, context: context, field: "Parameters")
             } ?? effective
-            result = try await parallel(state, input: parameters, context: context)
+            result = try await parallel(state, input: parameters, context: context, key: key)
         default:
-            result = try await map(state, input: effective, context: context)
+            result = try await map(state, input: effective, context: context, key: key)
         }
         let selected = try fields["ResultSelector"].map { t throws(StatesError) in
             try Processing.template(t, input: result, context: context, field: "ResultSelector")
@@ -216,7 +241,8 @@ struct Interpreter: Sendable {
         return try Processing.select(fields["OutputPath"], in: placed, context: context, name: "OutputPath")
     }
 
-    func task(_ state: StateMachine.State, parameters: JSONValue, context: JSONValue) async throws(StatesError) -> JSONValue {
+    func task(_ state: StateMachine.State, parameters: JSONValue, context: JSONValue, key: String) async throws(StatesError) -> JSONValue {
+        if let recorded = replay.taskResults[key] { return recorded }  // succeeded before a restart: never call it twice
         let uri = state.fields["Resource"]?.stringValue ?? ""
         history.record("TaskScheduled", "taskScheduledEventDetails", [
             "resource": .string(uri), "resourceType": "slipway", "region": "local", "parameters": .string(parameters.serialized()),
@@ -236,6 +262,7 @@ struct Interpreter: Sendable {
         do {
             let output = try await resource.invoke(TaskRequest(resource: uri, input: parameters, context: taskContext, token: token))
             history.record("TaskSucceeded", "taskSucceededEventDetails", ["resource": .string(uri), "output": .string(output.serialized())])
+            history.note(["kind": "task", "key": .string(key), "output": output])
             return output
         } catch {
             let type = error.error == "States.Timeout" ? "TaskTimedOut" : "TaskFailed"

@@ -106,22 +106,36 @@ package enum ISO8601Timestamp {
     }
 }
 
-/// The history of one execution, appended to by every branch of it.
+/// The history of one execution, appended to by every branch of it, and written through
+/// to the execution's journal.
 package final class ExecutionHistory: Sendable {
-    private let events = Mutex<[HistoryEvent]>([])
+    private let events: Mutex<[HistoryEvent]>
     let clock: any EngineClock
+    let journal: any ExecutionJournal
 
-    init(clock: any EngineClock) { self.clock = clock }
+    init(clock: any EngineClock, journal: any ExecutionJournal, resumed: [HistoryEvent] = []) {
+        self.clock = clock
+        self.journal = journal
+        events = Mutex(resumed)
+    }
 
-    /// Appends an event after `previous` (0: the last event) and returns its id.
+    /// Appends an event after `previous` (default: the last event) and returns its id.
     @discardableResult
     func record(_ type: String, _ detailsKey: String? = nil, _ details: JSONValue? = nil, after previous: Int? = nil) -> Int {
-        events.withLock { events in
-            let id = events.count + 1
-            events.append(HistoryEvent(id: id, previousEventId: previous ?? events.count, timestamp: clock.now(),
-                                       type: type, detailsKey: detailsKey, details: details))
-            return id
+        let event = events.withLock { events in
+            let event = HistoryEvent(id: events.count + 1, previousEventId: previous ?? events.count, timestamp: clock.now(),
+                                     type: type, detailsKey: detailsKey, details: details)
+            events.append(event)
+            return event
         }
+        note(["kind": "event", "at": .double(event.timestamp), "event": event.json])
+        return event.id
+    }
+
+    /// Writes a progress record (a state's exit, a task's result) to the journal.
+    func note(_ record: JSONValue) {
+        // A journal that cannot be written (a full disk) costs the ability to resume, not the run.
+        try? journal.append(record)
     }
 
     /// Every event so far.
@@ -135,6 +149,26 @@ package struct ExecutionOutcome: Sendable {
     package var output: JSONValue?
     package var error: StatesError?
     package var history: [HistoryEvent]
+
+    package init(status: String, output: JSONValue?, error: StatesError?, history: [HistoryEvent]) {
+        self.status = status
+        self.output = output
+        self.error = error
+        self.history = history
+    }
+
+    /// The outcome a finished execution's last event tells.
+    init(finishedWith end: HistoryEvent, history: [HistoryEvent]) {
+        switch end.type {
+        case "ExecutionSucceeded":
+            let output = end.details?["output"]?.stringValue.flatMap { try? JSONValue(parsing: $0) }
+            self.init(status: "SUCCEEDED", output: output, error: nil, history: history)
+        default:
+            let error = StatesError(end.details?["error"]?.stringValue ?? "", end.details?["cause"]?.stringValue ?? "")
+            self.init(status: end.type == "ExecutionAborted" ? "ABORTED" : (error.error == "States.Timeout" ? "TIMED_OUT" : "FAILED"),
+                      output: nil, error: error, history: history)
+        }
+    }
 
     /// The shape `slipway states run --json` prints.
     package var json: JSONValue {

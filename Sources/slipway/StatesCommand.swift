@@ -10,30 +10,26 @@ struct StatesCommand: AsyncParsableCommand {
 
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run a definition to its end in this process, with the built-in task resources (echo, fail).")
+            abstract: "Run a definition to its end in this process (task resources: echo, fail, slipway:command).",
+            discussion: "The execution is kept in $SLIPWAY_HOME/executions/NAME; if the process dies, `slipway executions resume NAME` finishes it.")
         @Argument(help: "The definition (JSON).") var file: String
         @Option(help: "The execution's input (JSON).") var input = "{}"
+        @Option(help: "The execution's name (default: a new UUID).") var name: String?
         @Flag(help: "Print {\"status\", \"output\", \"error\", \"cause\", \"history\"} as JSON.") var json = false
+        @OptionGroup var home: HomeOption
 
         func run() async throws {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw CommandFailure.notFound("cannot read definition '\(file)'; check the path")
             }
-            let machine: StateMachine
-            do { machine = try StateMachine(json: text) } catch {
+            do { _ = try StateMachine(json: text) } catch {
                 throw CommandFailure(message: "\(file): \(error.description)", status: ExitStatus.failure)
             }
             let value = try parseJSON(input, option: "--input")
-            let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-            let outcome = await Engine(resources: BuiltInResources.all).run(machine, input: value, stateMachineName: name)
-            if json {
-                print(outcome.json.serialized())
-            } else {
-                print(outcome.status)
-                if let output = outcome.output { print(output.serialized(pretty: true)) }
-                if let error = outcome.error { print("\(error.error): \(error.cause)") }
-            }
-            if outcome.status != "SUCCEEDED" { throw ExitCode(1) }
+            let machineName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+            let store = ExecutionStore(folder: home.absolutePath + "/executions")
+            let stored = try store.create(name: name ?? UUID().uuidString.lowercased(), definition: text, input: value, stateMachineName: machineName)
+            try await ExecutionsCommand.finish(stored, json: json)
         }
     }
 

@@ -163,15 +163,48 @@ import Testing
               "Oops": {"Type": "Fail", "Error": "Wrong", "Cause": "not ada"},
               "Done": {"Type": "Succeed"}}}
             """.utf8).write(to: URL(fileURLWithPath: file))
-        let good = try Slipway.run(["states", "run", file, "--input", #"{"who": "ada"}"#, "--json"])
+        let good = try Slipway.run(["states", "run", file, "--input", #"{"who": "ada"}"#, "--json"], home: home.path)
         #expect(good.status == 0, "\(good.stderr)")
         let value = try JSONValue(parsing: good.stdout)
         #expect(value["status"] == "SUCCEEDED")
         #expect(value["output"] == ["msg": "hi ada"])
         #expect(value["history"]?.arrayValue?.first?["type"] == "ExecutionStarted")
-        let bad = try Slipway.run(["states", "run", file, "--input", #"{"who": "bob"}"#, "--json"])
+        let bad = try Slipway.run(["states", "run", file, "--input", #"{"who": "bob"}"#, "--name", "bob", "--json"], home: home.path)
         #expect(bad.status == 1)
         let failed = try JSONValue(parsing: bad.stdout)
         #expect(failed["status"] == "FAILED" && failed["error"] == "Wrong" && failed["cause"] == "not ada")
+        let listed = try JSONValue(parsing: try Slipway.run(["executions", "list", "--json"], home: home.path).stdout)
+        #expect(listed.arrayValue?.count == 2)
+        let described = try JSONValue(parsing: try Slipway.run(["executions", "describe", "bob", "--json"], home: home.path).stdout)
+        #expect(described["status"] == "FAILED" && described["error"] == "Wrong")
+        #expect(try Slipway.run(["states", "run", file, "--name", "bob"], home: home.path).stderr.contains("already exists"))
+    }
+
+    @Test func anExecutionKilledMidWayResumesWithoutRerunningSucceededTasks() throws {
+        let file = home.path + "/long.json", runs = home.path + "/runs.txt"
+        try Data("""
+            {"StartAt": "First", "States": {
+              "First": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["sh", "-c", "echo first >> '\(runs)'"]}, "ResultPath": "$.first", "Next": "Nap"},
+              "Nap": {"Type": "Wait", "Seconds": 3, "Next": "Second"},
+              "Second": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["sh", "-c", "echo second >> '\(runs)'"]}, "ResultPath": "$.second", "End": true}}}
+            """.utf8).write(to: URL(fileURLWithPath: file))
+        let running = try Slipway.start(["states", "run", file, "--name", "long"], home: home.path)
+        var napping = false
+        for _ in 0..<100 where !napping {
+            usleep(50_000)
+            napping = (try? String(contentsOfFile: home.path + "/executions/long/journal.jsonl", encoding: .utf8))?.contains("WaitStateEntered") == true
+        }
+        #expect(napping)
+        running.kill()
+        #expect(running.wait().killed)
+        #expect(try JSONValue(parsing: try Slipway.run(["executions", "describe", "long", "--json"], home: home.path).stdout)["status"] == "RUNNING")
+
+        let resumed = try Slipway.run(["executions", "resume", "long", "--json"], home: home.path)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try JSONValue(parsing: resumed.stdout)["status"] == "SUCCEEDED")
+        #expect(try String(contentsOfFile: runs, encoding: .utf8) == "first\nsecond\n")
+        let history = try JSONValue(parsing: try Slipway.run(["executions", "history", "long", "--json"], home: home.path).stdout).arrayValue ?? []
+        #expect(history.filter { $0["type"] == "TaskSucceeded" }.count == 2)
+        #expect(history.map { $0["id"]?.intValue ?? 0 } == (1...Int64(history.count)).map { $0 })
     }
 }

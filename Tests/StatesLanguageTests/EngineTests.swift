@@ -188,3 +188,35 @@ final class Flaky: TaskResource, @unchecked Sendable {
         #expect(outcome.error?.cause.contains("no task resource registered for 'arn:aws:states:::lambda:invoke'") == true)
     }
 }
+
+@Suite struct ResumeTests {
+    @Test func aResumedExecutionSkipsWhatItsJournalRecorded() async throws {
+        let machine = try StateMachine(json: """
+            {"StartAt": "A", "States": {
+              "A": {"Type": "Task", "Resource": "count", "ResultPath": "$.a", "Next": "B"},
+              "B": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.b", "Next": "C",
+                    "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Task", "Resource": "count", "End": true}}}},
+              "C": {"Type": "Task", "Resource": "count", "ResultPath": "$.c", "End": true}}}
+            """)
+        let counter = Flaky(failures: 0)
+        let first = MemoryJournal()
+        let engine = Engine(resources: ["count": counter], clock: ManualClock())
+        let full = await engine.run(machine, input: ["items": [1, 2]], name: "x", journal: first)
+        #expect(full.status == "SUCCEEDED")
+        #expect(counter.calls.withLock { $0 } == 4)
+
+        // The process died right after the Map's second item succeeded: keep the journal up to there.
+        let records = try first.records()
+        let cut = records.lastIndex { $0["kind"] == "task" && ($0["key"]?.stringValue?.contains("item1") ?? false) }!
+        let journal = MemoryJournal(Array(records[...cut]))
+        let again = Flaky(failures: 0)
+        let resumed = await Engine(resources: ["count": again], clock: ManualClock()).run(machine, input: ["items": [1, 2]], name: "x", journal: journal)
+        #expect(resumed.status == "SUCCEEDED")
+        #expect(again.calls.withLock { $0 } == 1, "only C runs again")
+        #expect(resumed.output?["b"]?.arrayValue?.count == 2)
+        // A finished execution's journal just reports its end.
+        let done = await Engine(resources: ["count": again], clock: ManualClock()).run(machine, input: [:], name: "x", journal: journal)
+        #expect(done.status == "SUCCEEDED")
+        #expect(again.calls.withLock { $0 } == 1)
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import JSON
+import Synchronization
+
+/// Where an execution's progress is recorded as it happens, so that a process killed
+/// mid-execution resumes it: the history events, and per state visit its outcome.
+package protocol ExecutionJournal: Sendable {
+    /// Every record so far, oldest first (empty for a new execution).
+    func records() throws -> [JSONValue]
+    /// Appends a record durably before returning.
+    func append(_ record: JSONValue) throws
+}
+
+/// A journal in memory (tests, `states run` without a home).
+package final class MemoryJournal: ExecutionJournal {
+    private let storage = Mutex<[JSONValue]>([])
+    package init(_ records: [JSONValue] = []) { storage.withLock { $0 = records } }
+    package func records() throws -> [JSONValue] { storage.withLock { $0 } }
+    package func append(_ record: JSONValue) throws { storage.withLock { $0.append(record) } }
+}
+
+/// A journal file of JSON lines, each appended with `fsync` before the engine goes on.
+/// A torn last line (the writer died mid-write) is ignored on reading.
+package final class FileJournal: ExecutionJournal {
+    package let path: String
+    private let lock = Mutex(())
+
+    package init(path: String) { self.path = path }
+
+    package func records() throws -> [JSONValue] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        var records: [JSONValue] = []
+        for line in data.split(separator: 0x0A) {
+            guard let record = try? JSONValue(parsing: Array(line)) else { break }  // a torn tail
+            records.append(record)
+        }
+        return records
+    }
+
+    package func append(_ record: JSONValue) throws {
+        try lock.withLock { _ in
+            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+            defer { close(fd) }
+            let bytes = record.serializedBytes() + [0x0A]
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written == bytes.count, fsync(fd) == 0 else {
+                throw CocoaError(.fileWriteOutOfSpace, userInfo: [NSFilePathErrorKey: path])
+            }
+        }
+    }
+}
+
+/// What a journal says about an execution being resumed: the events it already has, and
+/// for each state visit (by key) its recorded exit, and each task attempt's result.
+struct Replay: Sendable {
+    var events: [HistoryEvent] = []
+    /// `key` → (output, next state or nil).
+    var exits: [String: (JSONValue, String?)] = [:]
+    /// `key#attempt` → the task's output.
+    var taskResults: [String: JSONValue] = [:]
+    /// `key` → seconds already waited were recorded as done.
+    var waitsDone: Set<String> = []
+
+    init(_ records: [JSONValue]) {
+        for record in records {
+            switch record["kind"]?.stringValue {
+            case "event":
+                if let event = record["event"], let id = event["id"]?.intValue, let type = event["type"]?.stringValue {
+                    var detailsKey: String?
+                    var details: JSONValue?
+                    if case .object(let members) = event {
+                        if let key = members.keys.first(where: { $0.hasSuffix("EventDetails") }) {
+                            detailsKey = key
+                            details = members[key]
+                        }
+                    }
+                    events.append(HistoryEvent(id: Int(id), previousEventId: Int(event["previousEventId"]?.intValue ?? 0),
+                                               timestamp: record["at"]?.doubleValue ?? 0, type: type, detailsKey: detailsKey, details: details))
+                }
+            case "exit":
+                if let key = record["key"]?.stringValue, let output = record["output"] {
+                    exits[key] = (output, record["next"]?.stringValue)
+                }
+            case "task":
+                if let key = record["key"]?.stringValue, let output = record["output"] { taskResults[key] = output }
+            case "waited":
+                if let key = record["key"]?.stringValue { waitsDone.insert(key) }
+            default:
+                break
+            }
+        }
+    }
+}

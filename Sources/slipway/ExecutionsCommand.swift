@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import JSON
+import StatesLanguage
+
+/// `slipway executions list|describe|history|resume`.
+struct ExecutionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "executions", abstract: "State machine executions kept in the home.",
+        subcommands: [List.self, Describe.self, History.self, Resume.self])
+
+    /// Runs (or resumes) a stored execution to its end and prints the outcome; exit 1 unless it succeeded.
+    static func finish(_ stored: ExecutionStore.Stored, json: Bool) async throws {
+        let engine = Engine(resources: BuiltInResources.all)
+        let outcome = await engine.run(stored.machine, input: stored.input, name: stored.name,
+                                       stateMachineName: stored.stateMachineName, journal: stored.journal)
+        if json {
+            print(outcome.json.serialized())
+        } else {
+            print("\(stored.name): \(outcome.status)")
+            if let output = outcome.output { print(output.serialized(pretty: true)) }
+            if let error = outcome.error { print("\(error.error): \(error.cause)") }
+        }
+        if outcome.status != "SUCCEEDED" { throw ExitCode(1) }
+    }
+
+    static func open(_ name: String, home: HomeOption) throws -> (ExecutionStore, ExecutionStore.Stored) {
+        let store = ExecutionStore(folder: home.absolutePath + "/executions")
+        do {
+            return (store, try store.open(name))
+        } catch {
+            throw CommandFailure.notFound("\(error)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every execution with its status.")
+        @Flag(help: "Print a JSON array of {name, status, stateMachine}.") var json = false
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            let store = ExecutionStore(folder: home.absolutePath + "/executions")
+            var rows: [JSONValue] = []
+            for name in store.names() {
+                guard let stored = try? store.open(name), let (status, _) = try? store.status(of: stored) else { continue }
+                rows.append(["name": .string(name), "status": .string(status), "stateMachine": .string(stored.stateMachineName)])
+            }
+            if json { print(JSONValue.array(rows).serialized()) } else {
+                for row in rows { print("\(row["name"]!.stringValue!)\t\(row["status"]!.stringValue!)\t\(row["stateMachine"]!.stringValue!)") }
+            }
+        }
+    }
+
+    struct Describe: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "An execution's status, input and output or error.")
+        @Argument(help: "The execution's name.") var name: String
+        @Flag(help: "Print as JSON.") var json = false
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            let (store, stored) = try ExecutionsCommand.open(name, home: home)
+            let (status, history) = try store.status(of: stored)
+            var value: [String: JSONValue] = ["name": .string(name), "status": .string(status), "input": stored.input,
+                                              "stateMachine": .string(stored.stateMachineName)]
+            if let last = history.last, status != "RUNNING" {
+                if let output = last.details?["output"]?.stringValue { value["output"] = (try? JSONValue(parsing: output)) ?? .string(output) }
+                if let error = last.details?["error"] { value["error"] = error }
+                if let cause = last.details?["cause"] { value["cause"] = cause }
+            }
+            print(json ? JSONValue.object(value).serialized() : JSONValue.object(value).serialized(pretty: true))
+        }
+    }
+
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "An execution's events, as Step Functions' GetExecutionHistory lists them.")
+        @Argument(help: "The execution's name.") var name: String
+        @Flag(help: "Print a JSON array of events.") var json = false
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            let (store, stored) = try ExecutionsCommand.open(name, home: home)
+            let history = try store.status(of: stored).history
+            if json { print(JSONValue.array(history.map(\.json)).serialized()) } else {
+                for event in history { print("\(event.id)\t\(ISO8601Timestamp.format(event.timestamp))\t\(event.type)\t\(event.details?.serialized() ?? "")") }
+            }
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Finish an execution whose process died: states and tasks that completed are not run again.")
+        @Argument(help: "The execution's name.") var name: String
+        @Flag(help: "Print the outcome as JSON.") var json = false
+        @OptionGroup var home: HomeOption
+
+        func run() async throws {
+            let (_, stored) = try ExecutionsCommand.open(name, home: home)
+            try await ExecutionsCommand.finish(stored, json: json)
+        }
+    }
+}
