@@ -39,15 +39,20 @@ package enum BuiltInResources {
                 process.standardError = handle
                 let input = Pipe()
                 process.standardInput = input
-                let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-                    process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-                    do {
-                        try process.run()
-                        if let data = request.input["Input"] { input.fileHandleForWriting.write(Data(data.serializedBytes())) }
-                        try? input.fileHandleForWriting.close()
-                    } catch {
-                        continuation.resume(throwing: error)
+                let status: Int32 = try await withTaskCancellationHandler {
+                    try await withCheckedThrowingContinuation { continuation in
+                        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+                        do {
+                            try process.run()
+                            if let data = request.input["Input"] { input.fileHandleForWriting.write(Data(data.serializedBytes())) }
+                            try? input.fileHandleForWriting.close()
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
                     }
+                } onCancel: {
+                    // A timed-out task: SIGKILL, since a child started from a pool thread may have SIGTERM blocked.
+                    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
                 }
                 try? handle.close()
                 let text = String(decoding: (try? Data(contentsOf: output)) ?? Data(), as: UTF8.self)

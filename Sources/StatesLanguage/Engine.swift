@@ -36,7 +36,10 @@ package struct Engine: Sendable {
         }
         let interpreter = Interpreter(engine: self, history: history, replay: replay)
         do {
-            let output = try await interpreter.run(machine, input: input, context: context, scope: "")
+            let limit = machine.timeoutSeconds.map { max(0, Double($0) - (clock.now() - start)) }
+            let output = try await interpreter.withTimeout(limit, cause: "the execution ran longer than its TimeoutSeconds (\(machine.timeoutSeconds ?? 0) s)") {
+                () async throws(StatesError) -> JSONValue in try await interpreter.run(machine, input: input, context: context, scope: "")
+            }
             history.record("ExecutionSucceeded", "executionSucceededEventDetails", ["output": .string(output.serialized())])
             return ExecutionOutcome(status: "SUCCEEDED", output: output, error: nil, history: history.all)
         } catch {
@@ -259,8 +262,12 @@ struct Interpreter: Sendable {
             members["Task"] = ["Token": .string(token)]
             taskContext = .object(members)
         }
+        let timeout = try seconds(state.fields, "TimeoutSeconds", input: parameters, context: context)
+        let request = TaskRequest(resource: uri, input: parameters, context: taskContext, token: token)
         do {
-            let output = try await resource.invoke(TaskRequest(resource: uri, input: parameters, context: taskContext, token: token))
+            let output = try await withTimeout(timeout, cause: "the task did not finish within \(timeout.map { "\(Int($0))" } ?? "?") s") {
+                () async throws(StatesError) -> JSONValue in try await resource.invoke(request)
+            }
             history.record("TaskSucceeded", "taskSucceededEventDetails", ["resource": .string(uri), "output": .string(output.serialized())])
             history.note(["kind": "task", "key": .string(key), "output": output])
             return output
@@ -270,6 +277,42 @@ struct Interpreter: Sendable {
                            ["resource": .string(uri), "error": .string(error.error), "cause": .string(error.cause)])
             throw error
         }
+    }
+
+    /// A `...Seconds` field or its `...SecondsPath` form (a positive integer).
+    func seconds(_ fields: [String: JSONValue], _ name: String, input: JSONValue, context: JSONValue) throws(StatesError) -> Double? {
+        if let value = fields[name]?.doubleValue { return value }
+        guard let path = fields[name + "Path"] else { return nil }
+        guard let value = try Processing.select(path, in: input, context: context, name: name + "Path").intValue, value > 0 else {
+            throw .runtime("\(name)Path '\(path.stringValue ?? "")' must select a positive integer")
+        }
+        return Double(value)
+    }
+
+    /// Runs `body`, failing with `States.Timeout` when `seconds` pass first (the body is
+    /// cancelled; resources stop their work when cancelled).
+    func withTimeout(_ seconds: Double?, cause: String, _ body: @escaping @Sendable () async throws(StatesError) -> JSONValue) async throws(StatesError) -> JSONValue {
+        guard let seconds else { return try await body() }
+        let clock = self.clock
+        if clock.isVirtual {
+            let started = clock.now()
+            let output = try await body()
+            if clock.now() - started > seconds { throw StatesError("States.Timeout", cause) }
+            return output
+        }
+        let result: Result<JSONValue, StatesError> = await withTaskGroup(of: Result<JSONValue, StatesError>?.self) { group in
+            group.addTask {
+                do throws(StatesError) { return .success(try await body()) } catch { return .failure(error) }
+            }
+            group.addTask {
+                do { try await clock.sleep(seconds) } catch { return nil }  // cancelled: the body finished first
+                return .failure(StatesError("States.Timeout", cause))
+            }
+            let first = await group.next()!!
+            group.cancelAll()
+            return first
+        }
+        return try result.get()
     }
 
     /// `arn:...:foo.sync` and `...waitForTaskToken` find the resource registered for `arn:...:foo`.

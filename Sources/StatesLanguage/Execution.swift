@@ -29,6 +29,13 @@ package protocol EngineClock: Sendable {
     func now() -> Double
     /// Waits `seconds`.
     func sleep(_ seconds: Double) async throws
+    /// Whether time only moves when someone sleeps (a test clock): then timeouts are judged
+    /// by the time that passed, not raced against the real clock.
+    var isVirtual: Bool { get }
+}
+
+extension EngineClock {
+    package var isVirtual: Bool { false }
 }
 
 /// The machine's clock.
@@ -53,6 +60,7 @@ package final class ManualClock: EngineClock {
     }
     /// Every wait so far, in seconds.
     package var waits: [Double] { state.withLock { $0.waits } }
+    package var isVirtual: Bool { true }
 }
 
 /// What a task resource receives.

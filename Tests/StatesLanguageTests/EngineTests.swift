@@ -1,4 +1,5 @@
 import JSON
+import Foundation
 import Synchronization
 import Testing
 @testable import StatesLanguage
@@ -218,5 +219,49 @@ final class Flaky: TaskResource, @unchecked Sendable {
         let done = await Engine(resources: ["count": again], clock: ManualClock()).run(machine, input: [:], name: "x", journal: journal)
         #expect(done.status == "SUCCEEDED")
         #expect(again.calls.withLock { $0 } == 1)
+    }
+}
+
+/// A task that takes `seconds` of the engine's clock.
+struct Slow: TaskResource {
+    let clock: any EngineClock
+    let seconds: Double
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        do { try await clock.sleep(seconds) } catch { throw StatesError("Cancelled", "") }
+        return "done"
+    }
+}
+
+@Suite struct TimeoutTests {
+    @Test func aTaskPastItsTimeoutFailsWithStatesTimeoutAndCanBeRetried() async throws {
+        let clock = ManualClock()
+        let machine = try StateMachine(json: """
+            {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "slow", "TimeoutSecondsPath": "$.limit", "End": true,
+              "Retry": [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 1, "IntervalSeconds": 1}]}}}
+            """)
+        let outcome = await Engine(resources: ["slow": Slow(clock: clock, seconds: 10)], clock: clock).run(machine, input: ["limit": 5])
+        #expect(outcome.status == "TIMED_OUT")
+        #expect(outcome.error?.error == "States.Timeout")
+        #expect(outcome.history.filter { $0.type == "TaskTimedOut" }.count == 2)
+        let fast = await Engine(resources: ["slow": Slow(clock: clock, seconds: 2)], clock: clock).run(machine, input: ["limit": 5])
+        #expect(fast.status == "SUCCEEDED")
+    }
+
+    @Test func anExecutionPastItsTimeoutIsTimedOut() async throws {
+        let clock = ManualClock()
+        let machine = try StateMachine(json: #"{"TimeoutSeconds": 60, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 120, "End": true}}}"#)
+        let outcome = await Engine(clock: clock).run(machine, input: [:])
+        #expect(outcome.status == "TIMED_OUT")
+    }
+
+    @Test func aStuckTaskIsInterruptedOnTheRealClock() async throws {
+        let machine = try StateMachine(json: """
+            {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "slipway:command", "TimeoutSeconds": 1,
+              "Parameters": {"Command": ["sleep", "30"]}, "End": true}}}
+            """)
+        let started = Date()
+        let outcome = await Engine(resources: BuiltInResources.all).run(machine, input: [:])
+        #expect(outcome.error?.error == "States.Timeout")
+        #expect(Date().timeIntervalSince(started) < 10)
     }
 }
