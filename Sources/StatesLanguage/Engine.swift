@@ -9,10 +9,14 @@ import JSON
 package struct Engine: Sendable {
     package var resources: [String: any TaskResource]
     package var clock: any EngineClock
+    /// Asked before every state and during waits: true stops the execution (`ABORTED`).
+    package var stopRequested: @Sendable () -> Bool
 
-    package init(resources: [String: any TaskResource] = [:], clock: any EngineClock = SystemClock()) {
+    package init(resources: [String: any TaskResource] = [:], clock: any EngineClock = SystemClock(),
+                 stopRequested: @escaping @Sendable () -> Bool = { false }) {
         self.resources = resources
         self.clock = clock
+        self.stopRequested = stopRequested
     }
 
     /// Runs `machine` on `input` to the end. With a `journal` that already holds records
@@ -42,6 +46,9 @@ package struct Engine: Sendable {
             }
             history.record("ExecutionSucceeded", "executionSucceededEventDetails", ["output": .string(output.serialized())])
             return ExecutionOutcome(status: "SUCCEEDED", output: output, error: nil, history: history.all)
+        } catch where error == .aborted {
+            history.record("ExecutionAborted", "executionAbortedEventDetails", ["error": .string(error.error), "cause": .string(error.cause)])
+            return ExecutionOutcome(status: "ABORTED", output: nil, error: error, history: history.all)
         } catch {
             history.record("ExecutionFailed", "executionFailedEventDetails", ["error": .string(error.error), "cause": .string(error.cause)])
             return ExecutionOutcome(status: error.error == "States.Timeout" ? "TIMED_OUT" : "FAILED", output: nil, error: error, history: history.all)
@@ -66,6 +73,7 @@ struct Interpreter: Sendable {
         var visits: [String: Int] = [:]
         while true {
             guard let state = machine.states[name] else { throw .runtime("no state named '\(name)'") }
+            if engine.stopRequested() { throw .aborted }
             visits[name, default: 0] += 1
             let key = "\(scope)/\(name)#\(visits[name]!)"
             if let (output, next) = replay.exits[key] {
@@ -170,8 +178,14 @@ struct Interpreter: Sendable {
             guard let when = Timestamps.parse(text) else { throw .runtime("'\(text)' is not an RFC 3339 timestamp") }
             seconds = when - clock.now()
         }
-        seconds = max(0, seconds)
-        do { try await clock.sleep(seconds) } catch { throw StatesError("States.Runtime", "the wait was cancelled") }
+        // In slices of at most a second on the real clock, so that a stop request is seen.
+        var remaining = max(0, seconds)
+        repeat {
+            let slice = clock.isVirtual ? remaining : min(remaining, 1)
+            do { try await clock.sleep(slice) } catch { throw StatesError("States.Runtime", "the wait was cancelled") }
+            remaining -= slice
+            if engine.stopRequested() { throw .aborted }
+        } while remaining > 0
     }
 
     /// The first Retry or Catch entry whose ErrorEquals names the error (`States.ALL`

@@ -17,7 +17,10 @@ package struct StatesError: Error, Sendable, Equatable, CustomStringConvertible 
     /// execution and neither Retry nor Catch sees it (as in AWS Step Functions).
     package static func runtime(_ cause: String) -> StatesError { StatesError("States.Runtime", cause) }
 
-    package var isRuntime: Bool { error == "States.Runtime" }
+    /// The execution was stopped (`slipway executions stop`); nothing catches it.
+    package static let aborted = StatesError("States.Aborted", "the execution was stopped")
+
+    package var isRuntime: Bool { error == "States.Runtime" || self == .aborted }
     package var description: String { "\(error): \(cause)" }
     package var json: JSONValue { ["Error": .string(error), "Cause": .string(cause)] }
 }

@@ -60,6 +60,34 @@ package struct ExecutionStore: Sendable {
         }
     }
 
+    /// Asks a running execution to stop: it ends `ABORTED` before its next state (or
+    /// within a second of a Wait). An execution no process runs any more is marked
+    /// aborted in its journal at once. False when it had already ended.
+    package func stop(_ stored: Stored) throws -> Bool {
+        guard try status(of: stored).status == "RUNNING" else { return false }
+        let path = folder + "/" + stored.name
+        _ = FileManager.default.createFile(atPath: path + "/stop", contents: Data())
+        guard let lock = ExecutionLock(path: path + "/lock", wait: false) else { return true }  // its runner will see the request
+        try withExtendedLifetime(lock) {
+            let events = Replay(try stored.journal.records()).events
+            let event = HistoryEvent(id: events.count + 1, previousEventId: events.count, timestamp: Date().timeIntervalSince1970,
+                                     type: "ExecutionAborted", detailsKey: "executionAbortedEventDetails",
+                                     details: ["error": .string(StatesError.aborted.error), "cause": .string(StatesError.aborted.cause)])
+            try stored.journal.append(["kind": "event", "at": .double(event.timestamp), "event": event.json])
+        }
+        return true
+    }
+
+    /// Whether a stop was asked for.
+    package func stopRequested(_ name: String) -> Bool {
+        FileManager.default.fileExists(atPath: folder + "/" + name + "/stop")
+    }
+
+    /// The lock a process holds while it runs the execution (released if it dies).
+    package func lock(_ stored: Stored) -> ExecutionLock? {
+        ExecutionLock(path: folder + "/" + stored.name + "/lock", wait: false)
+    }
+
     /// The history recorded so far, and the status it tells (`RUNNING` until it ends).
     package func status(of stored: Stored) throws -> (status: String, history: [HistoryEvent]) {
         let events = Replay(try stored.journal.records()).events
@@ -80,4 +108,21 @@ private func parseMachine(_ text: String) throws(StatesError) -> StateMachine {
     } catch {
         throw StatesError("States.Runtime", error.description)
     }
+}
+
+/// An exclusive `flock` held while a process runs an execution.
+package final class ExecutionLock: Sendable {
+    private let fd: Int32
+
+    init?(path: String, wait: Bool) {
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return nil }
+        guard flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) == 0 else {
+            close(fd)
+            return nil
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
 }

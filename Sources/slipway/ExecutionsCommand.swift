@@ -7,11 +7,16 @@ import StatesLanguage
 struct ExecutionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "executions", abstract: "State machine executions kept in the home.",
-        subcommands: [List.self, Describe.self, History.self, Resume.self])
+        subcommands: [List.self, Describe.self, History.self, Resume.self, Stop.self])
 
     /// Runs (or resumes) a stored execution to its end and prints the outcome; exit 1 unless it succeeded.
-    static func finish(_ stored: ExecutionStore.Stored, json: Bool) async throws {
-        let engine = Engine(resources: BuiltInResources.all)
+    static func finish(_ stored: ExecutionStore.Stored, in store: ExecutionStore, json: Bool) async throws {
+        guard let lock = store.lock(stored) else {
+            throw CommandFailure(message: "execution '\(stored.name)' is being run by another process", status: ExitStatus.failure)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let name = stored.name
+        let engine = Engine(resources: BuiltInResources.all, stopRequested: { store.stopRequested(name) })
         let outcome = await engine.run(stored.machine, input: stored.input, name: stored.name,
                                        stateMachineName: stored.stateMachineName, journal: stored.journal)
         if json {
@@ -94,8 +99,22 @@ struct ExecutionsCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOption
 
         func run() async throws {
-            let (_, stored) = try ExecutionsCommand.open(name, home: home)
-            try await ExecutionsCommand.finish(stored, json: json)
+            let (store, stored) = try ExecutionsCommand.open(name, home: home)
+            try await ExecutionsCommand.finish(stored, in: store, json: json)
+        }
+    }
+
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop a running execution (it ends ABORTED).")
+        @Argument(help: "The execution's name.") var name: String
+        @OptionGroup var home: HomeOption
+
+        func run() throws {
+            let (store, stored) = try ExecutionsCommand.open(name, home: home)
+            guard try store.stop(stored) else {
+                throw CommandFailure(message: "execution '\(name)' has already ended; nothing to stop", status: ExitStatus.conditionFailed)
+            }
+            print("stopping '\(name)'")
         }
     }
 }

@@ -207,4 +207,27 @@ import Testing
         #expect(history.filter { $0["type"] == "TaskSucceeded" }.count == 2)
         #expect(history.map { $0["id"]?.intValue ?? 0 } == (1...Int64(history.count)).map { $0 })
     }
+
+    @Test func stopEndsARunningExecutionAndMarksADeadOneAborted() throws {
+        let file = home.path + "/nap.json"
+        try Data(#"{"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 60, "End": true}}}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let running = try Slipway.start(["states", "run", file, "--name", "nap", "--json"], home: home.path)
+        var waiting = false
+        for _ in 0..<100 where !waiting {
+            usleep(50_000)
+            waiting = (try? String(contentsOfFile: home.path + "/executions/nap/journal.jsonl", encoding: .utf8))?.contains("WaitStateEntered") == true
+        }
+        #expect(try Slipway.run(["executions", "stop", "nap"], home: home.path).status == 0)
+        let result = running.wait()
+        #expect(result.status == 1)
+        #expect(try JSONValue(parsing: result.stdout)["status"] == "ABORTED")
+        #expect(try Slipway.run(["executions", "stop", "nap"], home: home.path).status == 3)
+
+        let dead = try Slipway.start(["states", "run", file, "--name", "dead"], home: home.path)
+        usleep(800_000)
+        dead.kill()
+        _ = dead.wait()
+        #expect(try Slipway.run(["executions", "stop", "dead"], home: home.path).status == 0)
+        #expect(try JSONValue(parsing: try Slipway.run(["executions", "describe", "dead", "--json"], home: home.path).stdout)["status"] == "ABORTED")
+    }
 }
