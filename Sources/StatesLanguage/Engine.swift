@@ -11,11 +11,15 @@ package struct Engine: Sendable {
     package var clock: any EngineClock
     /// Asked before every state and during waits: true stops the execution (`ABORTED`).
     package var stopRequested: @Sendable () -> Bool
+    /// Where `.waitForTaskToken` tasks wait for their outcome.
+    package var tokens: any TaskTokens
 
     package init(resources: [String: any TaskResource] = [:], clock: any EngineClock = SystemClock(),
+                 tokens: any TaskTokens = FileTaskTokens(folder: NSTemporaryDirectory() + "slipway-task-tokens"),
                  stopRequested: @escaping @Sendable () -> Bool = { false }) {
         self.resources = resources
         self.clock = clock
+        self.tokens = tokens
         self.stopRequested = stopRequested
     }
 
@@ -239,10 +243,17 @@ struct Interpreter: Sendable {
         let result: JSONValue
         switch state.type {
         case .task:
+            // Stable for this task attempt, so a resumed execution waits on the same token.
+            let token = Self.token(execution: context["Execution"]?["Id"]?.stringValue ?? "", key: key)
+            var taskContext = context
+            if case .object(var members) = context {
+                members["Task"] = ["Token": .string(token)]
+                taskContext = .object(members)
+            }
             let parameters = try fields["Parameters"].map { t throws(StatesError) in
-                try Processing.template(t, input: effective, context: context, field: "Parameters")
+                try Processing.template(t, input: effective, context: taskContext, field: "Parameters")
             } ?? effective
-            result = try await task(state, parameters: parameters, context: context, key: key)
+            result = try await task(state, parameters: parameters, context: taskContext, token: token, key: key)
         case .parallel:
             let parameters = try fields["Parameters"].map { t throws(StatesError) in
                 try Processing.template(t, input: effective, context: context, field: "Parameters")
@@ -258,7 +269,7 @@ struct Interpreter: Sendable {
         return try Processing.select(fields["OutputPath"], in: placed, context: context, name: "OutputPath")
     }
 
-    func task(_ state: StateMachine.State, parameters: JSONValue, context: JSONValue, key: String) async throws(StatesError) -> JSONValue {
+    func task(_ state: StateMachine.State, parameters: JSONValue, context: JSONValue, token: String, key: String) async throws(StatesError) -> JSONValue {
         if let recorded = replay.taskResults[key] { return recorded }  // succeeded before a restart: never call it twice
         let uri = state.fields["Resource"]?.stringValue ?? ""
         history.record("TaskScheduled", "taskScheduledEventDetails", [
@@ -270,27 +281,32 @@ struct Interpreter: Sendable {
             throw error
         }
         history.record("TaskStarted", "taskStartedEventDetails", ["resource": .string(uri), "resourceType": "slipway"])
-        let token = UUID().uuidString.lowercased()
-        var taskContext = context
-        if case .object(var members) = context {
-            members["Task"] = ["Token": .string(token)]
-            taskContext = .object(members)
-        }
         let timeout = try seconds(state.fields, "TimeoutSeconds", input: parameters, context: context)
-        let request = TaskRequest(resource: uri, input: parameters, context: taskContext, token: token)
+        let request = TaskRequest(resource: uri, input: parameters, context: context, token: token)
         do {
+            let waitsForToken = uri.hasSuffix(".waitForTaskToken")
+            let heartbeat = try seconds(state.fields, "HeartbeatSeconds", input: parameters, context: context)
+            let (tokens, clock) = (engine.tokens, engine.clock)
             let output = try await withTimeout(timeout, cause: "the task did not finish within \(timeout.map { "\(Int($0))" } ?? "?") s") {
-                () async throws(StatesError) -> JSONValue in try await resource.invoke(request)
+                () async throws(StatesError) -> JSONValue in
+                let immediate = try await resource.invoke(request)
+                guard waitsForToken else { return immediate }
+                return try await tokens.wait(for: token, heartbeat: heartbeat, clock: clock)
             }
             history.record("TaskSucceeded", "taskSucceededEventDetails", ["resource": .string(uri), "output": .string(output.serialized())])
             history.note(["kind": "task", "key": .string(key), "output": output])
             return output
         } catch {
-            let type = error.error == "States.Timeout" ? "TaskTimedOut" : "TaskFailed"
+            let type = error.error == "States.Timeout" || error.error == "States.HeartbeatTimeout" ? "TaskTimedOut" : "TaskFailed"
             history.record(type, type == "TaskTimedOut" ? "taskTimedOutEventDetails" : "taskFailedEventDetails",
                            ["resource": .string(uri), "error": .string(error.error), "cause": .string(error.cause)])
             throw error
         }
+    }
+
+    /// The task token of a task attempt: the SHA-256 of the execution and the attempt's key.
+    static func token(execution: String, key: String) -> String {
+        Intrinsic.hexSHA256(execution + "\u{0}" + key)
     }
 
     /// A `...Seconds` field or its `...SecondsPath` form (a positive integer).

@@ -180,6 +180,13 @@ extension Intrinsic {
     }
 }
 
+extension Intrinsic {
+    /// Lowercase hex SHA-256 of a string's UTF-8 bytes.
+    static func hexSHA256(_ text: String) -> String {
+        SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
 /// A small deterministic generator for `States.MathRandom` with a seed (SplitMix64).
 struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64

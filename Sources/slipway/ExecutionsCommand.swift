@@ -16,7 +16,8 @@ struct ExecutionsCommand: AsyncParsableCommand {
         }
         defer { withExtendedLifetime(lock) {} }
         let name = stored.name
-        let engine = Engine(resources: BuiltInResources.all, stopRequested: { store.stopRequested(name) })
+        let tokens = FileTaskTokens(folder: (store.folder as NSString).deletingLastPathComponent + "/tasks")
+        let engine = Engine(resources: BuiltInResources.all, tokens: tokens, stopRequested: { store.stopRequested(name) })
         let outcome = await engine.run(stored.machine, input: stored.input, name: stored.name,
                                        stateMachineName: stored.stateMachineName, journal: stored.journal)
         if json {

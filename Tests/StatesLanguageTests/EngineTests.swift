@@ -265,3 +265,58 @@ struct Slow: TaskResource {
         #expect(Date().timeIntervalSince(started) < 10)
     }
 }
+
+/// Records the task token it was given.
+final class TokenCatcher: TaskResource, @unchecked Sendable {
+    let token = Mutex<String?>(nil)
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        token.withLock { $0 = request.token }
+        return "ignored"
+    }
+}
+
+@Suite struct TaskTokenTests {
+    let folder = NSTemporaryDirectory() + "slipway-tokens-\(UUID().uuidString)"
+
+    @Test func aWaitForTaskTokenTaskEndsWithTheOutputSentForItsToken() async throws {
+        let catcher = TokenCatcher()
+        let tokens = FileTaskTokens(folder: folder)
+        let machine = try StateMachine(json: """
+            {"StartAt": "Approve", "States": {"Approve": {"Type": "Task", "Resource": "approval.waitForTaskToken",
+              "Parameters": {"token.$": "$$.Task.Token"}, "ResultPath": "$.decision", "End": true}}}
+            """)
+        let engine = Engine(resources: ["approval": catcher], tokens: tokens)
+        async let outcome = engine.run(machine, input: ["model": "demand"])
+        var token: String?
+        for _ in 0..<100 where token == nil {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            token = catcher.token.withLock { $0 }
+        }
+        let sent = try #require(token)
+        try tokens.succeed(sent, output: ["approved": true])
+        let result = await outcome
+        #expect(result.status == "SUCCEEDED")
+        #expect(result.output == ["model": "demand", "decision": ["approved": true]])
+        #expect(throws: StatesError.self) { try tokens.succeed(sent, output: [:]) }  // only once
+    }
+
+    @Test func aTokenFailedFromOutsideFailsTheTaskAndSilenceTimesItOut() async throws {
+        let tokens = FileTaskTokens(folder: folder)
+        let catcher = TokenCatcher()
+        let failing = try StateMachine(json: #"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "x.waitForTaskToken", "End": true}}}"#)
+        let engine = Engine(resources: ["x": catcher], tokens: tokens)
+        async let outcome = engine.run(failing, input: [:])
+        var token: String?
+        for _ in 0..<100 where token == nil {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            token = catcher.token.withLock { $0 }
+        }
+        try tokens.fail(try #require(token), error: "Rejected", cause: "not good enough")
+        #expect(await outcome.error == StatesError("Rejected", "not good enough"))
+
+        let silent = try StateMachine(json: #"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "x.waitForTaskToken", "HeartbeatSeconds": 5, "End": true}}}"#)
+        let timedOut = await Engine(resources: ["x": TokenCatcher()], clock: ManualClock(), tokens: tokens).run(silent, input: [:], name: "silent")
+        #expect(timedOut.error?.error == "States.HeartbeatTimeout")
+        #expect(timedOut.history.contains { $0.type == "TaskTimedOut" })
+    }
+}
