@@ -31,7 +31,9 @@ package struct Engine: Sendable {
         let replay = Replay((try? journal.records()) ?? [])
         let history = ExecutionHistory(clock: clock, journal: journal, resumed: replay.events)
         if let end = replay.events.last, ["ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted"].contains(end.type) {
-            return ExecutionOutcome(finishedWith: end, history: replay.events)
+            guard replay.redriven, end.type != "ExecutionSucceeded" else { return ExecutionOutcome(finishedWith: end, history: replay.events) }
+            // Redrive: run again from the states that did not finish; what succeeded is reused.
+            history.record("ExecutionRedriven", "executionRedrivenEventDetails", ["redriveCount": 1])
         }
         let start = replay.events.first?.timestamp ?? clock.now()
         let execution: JSONValue = [

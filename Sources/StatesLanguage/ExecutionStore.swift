@@ -78,6 +78,17 @@ package struct ExecutionStore: Sendable {
         return true
     }
 
+    /// Marks a failed, timed-out or aborted execution to run again from the states that
+    /// did not finish (`resume` then runs it); what succeeded is reused, not run again.
+    package func redrive(_ stored: Stored) throws {
+        let status = try status(of: stored).status
+        guard ["FAILED", "TIMED_OUT", "ABORTED"].contains(status) else {
+            throw StatesError("States.Runtime", "execution '\(stored.name)' is \(status); only failed, timed-out or aborted executions can be redriven")
+        }
+        try? FileManager.default.removeItem(atPath: folder + "/" + stored.name + "/stop")
+        try stored.journal.append(["kind": "redrive", "at": .double(Date().timeIntervalSince1970)])
+    }
+
     /// Whether a stop was asked for.
     package func stopRequested(_ name: String) -> Bool {
         FileManager.default.fileExists(atPath: folder + "/" + name + "/stop")

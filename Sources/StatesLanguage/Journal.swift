@@ -61,6 +61,8 @@ struct Replay: Sendable {
     var taskResults: [String: JSONValue] = [:]
     /// `key` → seconds already waited were recorded as done.
     var waitsDone: Set<String> = []
+    /// Whether the execution ended and was then redriven (to run again from where it failed).
+    var redriven = false
 
     init(_ records: [JSONValue]) {
         for record in records {
@@ -77,6 +79,7 @@ struct Replay: Sendable {
                     }
                     events.append(HistoryEvent(id: Int(id), previousEventId: Int(event["previousEventId"]?.intValue ?? 0),
                                                timestamp: record["at"]?.doubleValue ?? 0, type: type, detailsKey: detailsKey, details: details))
+                    if ["ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted"].contains(type) { redriven = false }
                 }
             case "exit":
                 if let key = record["key"]?.stringValue, let output = record["output"] {
@@ -86,6 +89,8 @@ struct Replay: Sendable {
                 if let key = record["key"]?.stringValue, let output = record["output"] { taskResults[key] = output }
             case "waited":
                 if let key = record["key"]?.stringValue { waitsDone.insert(key) }
+            case "redrive":
+                redriven = true
             default:
                 break
             }

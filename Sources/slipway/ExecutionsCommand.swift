@@ -7,7 +7,7 @@ import StatesLanguage
 struct ExecutionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "executions", abstract: "State machine executions kept in the home.",
-        subcommands: [List.self, Describe.self, History.self, Resume.self, Stop.self])
+        subcommands: [List.self, Describe.self, History.self, Resume.self, Stop.self, Redrive.self])
 
     /// Runs (or resumes) a stored execution to its end and prints the outcome; exit 1 unless it succeeded.
     static func finish(_ stored: ExecutionStore.Stored, in store: ExecutionStore, json: Bool) async throws {
@@ -116,6 +116,22 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 throw CommandFailure(message: "execution '\(name)' has already ended; nothing to stop", status: ExitStatus.conditionFailed)
             }
             print("stopping '\(name)'")
+        }
+    }
+
+    struct Redrive: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a failed execution again from the state that failed, reusing every state and task that succeeded.")
+        @Argument(help: "The execution's name.") var name: String
+        @Flag(help: "Print the outcome as JSON.") var json = false
+        @OptionGroup var home: HomeOption
+
+        func run() async throws {
+            let (store, stored) = try ExecutionsCommand.open(name, home: home)
+            do { try store.redrive(stored) } catch {
+                throw CommandFailure(message: "\(error)", status: ExitStatus.conditionFailed)
+            }
+            try await ExecutionsCommand.finish(stored, in: store, json: json)
         }
     }
 }

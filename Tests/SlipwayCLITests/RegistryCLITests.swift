@@ -230,4 +230,20 @@ import Testing
         #expect(try Slipway.run(["executions", "stop", "dead"], home: home.path).status == 0)
         #expect(try JSONValue(parsing: try Slipway.run(["executions", "describe", "dead", "--json"], home: home.path).stdout)["status"] == "ABORTED")
     }
+
+    @Test func redriveRerunsAFailedExecutionFromItsFailedState() throws {
+        let file = home.path + "/redrive.json", runs = home.path + "/runs.txt", gate = home.path + "/gate"
+        try Data("""
+            {"StartAt": "Count", "States": {
+              "Count": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["sh", "-c", "echo count >> '\(runs)'"]}, "ResultPath": null, "Next": "Gate"},
+              "Gate": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["test", "-e", "\(gate)"]}, "ResultPath": null, "End": true}}}
+            """.utf8).write(to: URL(fileURLWithPath: file))
+        #expect(try Slipway.run(["states", "run", file, "--name", "r"], home: home.path).status == 1)
+        #expect(try Slipway.run(["executions", "redrive", "nope"], home: home.path).status == 4)
+        FileManager.default.createFile(atPath: gate, contents: Data())
+        let redriven = try Slipway.run(["executions", "redrive", "r", "--json"], home: home.path)
+        #expect(redriven.status == 0, "\(redriven.stdout)\(redriven.stderr)")
+        #expect(try String(contentsOfFile: runs, encoding: .utf8) == "count\n")
+        #expect(try Slipway.run(["executions", "redrive", "r"], home: home.path).status == 3)  // it succeeded now
+    }
 }

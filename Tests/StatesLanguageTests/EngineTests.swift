@@ -320,3 +320,25 @@ final class TokenCatcher: TaskResource, @unchecked Sendable {
         #expect(timedOut.history.contains { $0.type == "TaskTimedOut" })
     }
 }
+
+@Suite struct RedriveTests {
+    @Test func aRedrivenExecutionReusesWhatSucceededAndRerunsWhatFailed() async throws {
+        let machine = try StateMachine(json: """
+            {"StartAt": "A", "States": {
+              "A": {"Type": "Task", "Resource": "count", "ResultPath": "$.a", "Next": "B"},
+              "B": {"Type": "Task", "Resource": "flaky", "ResultPath": "$.b", "End": true}}}
+            """)
+        let journal = MemoryJournal()
+        let count = Flaky(failures: 0), flaky = Flaky(failures: 1, error: "Broken")
+        let engine = Engine(resources: ["count": count, "flaky": flaky], clock: ManualClock())
+        let failed = await engine.run(machine, input: [:], name: "r", journal: journal)
+        #expect(failed.error?.error == "Broken")
+        try journal.append(["kind": "redrive"])
+        let redriven = await engine.run(machine, input: [:], name: "r", journal: journal)
+        #expect(redriven.status == "SUCCEEDED")
+        #expect(count.calls.withLock { $0 } == 1, "A is not run again")
+        #expect(flaky.calls.withLock { $0 } == 2)
+        #expect(redriven.history.contains { $0.type == "ExecutionRedriven" })
+        #expect(redriven.history.map(\.id) == Array(1...redriven.history.count))
+    }
+}
