@@ -68,6 +68,7 @@ package enum BuiltInResources {
 
     /// The built-in resources by URI.
     package static var all: [String: any TaskResource] {
-        ["slipway:echo": Echo(), "echo": Echo(), "slipway:fail": Fail(), "fail": Fail(), "slipway:command": RunCommand()]
+        ["slipway:echo": Echo(), "echo": Echo(), "slipway:fail": Fail(), "fail": Fail(), "slipway:command": RunCommand(),
+         "arn:aws:states:::http:invoke": HTTPInvoke(), "slipway:http": HTTPInvoke()]
     }
 }

@@ -342,3 +342,35 @@ final class TokenCatcher: TaskResource, @unchecked Sendable {
         #expect(redriven.history.map(\.id) == Array(1...redriven.history.count))
     }
 }
+
+@Suite(.serialized) struct HTTPInvokeTests {
+    @Test func theHTTPTaskCallsARealServerAndFailsOnErrorStatuses() async throws {
+        let folder = NSTemporaryDirectory() + "slipway-http-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Data(#"{"price": 12.5}"#.utf8).write(to: URL(fileURLWithPath: folder + "/quote.json"))
+        let port = Int.random(in: 20_000..<40_000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", folder]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        let machine = try StateMachine(json: """
+            {"StartAt": "Get", "States": {"Get": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+              "Parameters": {"ApiEndpoint.$": "$.url", "Method": "GET", "QueryParameters": {"sku": "a1"}},
+              "ResultSelector": {"status.$": "$.StatusCode", "price.$": "$.ResponseBody.price"}, "End": true,
+              "Retry": [{"ErrorEquals": ["States.Http.Socket"], "IntervalSeconds": 1, "MaxAttempts": 10, "BackoffRate": 1}]}}}
+            """)
+        let engine = Engine(resources: BuiltInResources.all)
+        let ok = await engine.run(machine, input: ["url": .string("http://127.0.0.1:\(port)/quote.json")])
+        #expect(ok.status == "SUCCEEDED", "\(ok.error?.description ?? "")")
+        #expect(ok.output == ["status": 200, "price": 12.5])
+        let missing = await engine.run(machine, input: ["url": .string("http://127.0.0.1:\(port)/missing.json")])
+        #expect(missing.error?.error == "States.Http.StatusCode.404")
+    }
+}
