@@ -153,6 +153,9 @@ struct DefinitionValidator {
             } else {
                 report(pointer + "/ItemProcessor", "required: the state machine run for each item")
             }
+            for field in ["ItemReader", "ResultWriter", "ItemBatcher"] where fields[field] != nil {
+                report(pointer + "/" + field, "not supported yet by this engine (distributed Map); pass the items in the input instead")
+            }
             if let percentage = fields["ToleratedFailurePercentage"], !(percentage.doubleValue.map { (0...100).contains($0) } ?? false) {
                 report(pointer + "/ToleratedFailurePercentage", "must be a number from 0 to 100")
             }

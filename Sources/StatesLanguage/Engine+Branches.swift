@@ -92,8 +92,14 @@ extension Interpreter {
         }
         let failures = results.compactMap { if case .failure(let error) = $0 { return error } else { return nil } }
         if let first = failures.first {
-            let count = fields["ToleratedFailureCount"]?.intValue.map(Int.init)
-            let percentage = fields["ToleratedFailurePercentage"]?.doubleValue
+            var count = fields["ToleratedFailureCount"]?.intValue.map(Int.init)
+            var percentage = fields["ToleratedFailurePercentage"]?.doubleValue
+            if let path = fields["ToleratedFailureCountPath"] {
+                count = try Processing.select(path, in: input, context: context, name: "ToleratedFailureCountPath").intValue.map(Int.init)
+            }
+            if let path = fields["ToleratedFailurePercentagePath"] {
+                percentage = try Processing.select(path, in: input, context: context, name: "ToleratedFailurePercentagePath").doubleValue
+            }
             let tolerated = count != nil || percentage != nil
             let withinCount = count.map { failures.count <= $0 } ?? false
             let withinPercentage = percentage.map { Double(failures.count) * 100 <= $0 * Double(items.count) } ?? false

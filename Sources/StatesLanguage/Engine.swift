@@ -194,14 +194,15 @@ struct Interpreter: Sendable {
         } while remaining > 0
     }
 
-    /// The first Retry or Catch entry whose ErrorEquals names the error (`States.ALL`
-    /// matches every error but `States.Runtime`).
+    /// The first Retry or Catch entry whose ErrorEquals names the error. `States.ALL`
+    /// matches every error but `States.Runtime`; `States.TaskFailed` matches every error
+    /// but `States.Timeout` (as AWS documents it).
     static func handler(for error: StatesError, in list: JSONValue?) -> ([String: JSONValue], Int)? {
         for (index, entry) in (list?.arrayValue ?? []).enumerated() {
             guard case .object(let fields) = entry else { continue }
             let names = fields["ErrorEquals"]?.arrayValue?.compactMap(\.stringValue) ?? []
             if names.contains(error.error) || (names.contains("States.ALL") && !error.isRuntime)
-                || (names.contains("States.TaskFailed") && !error.error.hasPrefix("States.")) {
+                || (names.contains("States.TaskFailed") && !error.isRuntime && error.error != "States.Timeout") {
                 return (fields, index)
             }
         }
