@@ -49,7 +49,7 @@ enum ChoiceEvaluator {
             switch kind {
             case 0:
                 guard let a = value.stringValue, let b = other.stringValue else { return false }
-                order = a == b ? 0 : (utf8Less(a, b) ? -1 : 1)
+                order = a.utf8.elementsEqual(b.utf8) ? 0 : (utf8Less(a, b) ? -1 : 1)
             case 1:
                 guard let a = value.doubleValue, let b = other.doubleValue else { return false }
                 order = a == b ? 0 : (a < b ? -1 : 1)

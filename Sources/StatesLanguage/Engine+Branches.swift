@@ -16,7 +16,13 @@ extension Interpreter {
                 }
             }
             var results: [(Int, Result<JSONValue, StatesError>)] = []
-            for await result in group { results.append(result) }
+            for await result in group {
+                results.append(result)
+                if case .failure = result.1 {
+                    group.cancelAll()  // as Step Functions does: one failed branch stops the others
+                    break
+                }
+            }
             return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
         var outputs: [JSONValue] = []
@@ -43,6 +49,17 @@ extension Interpreter {
         guard let processor = state.machines.first else { throw .runtime("Map state '\(state.name)' has no ItemProcessor") }
         let selector = fields["ItemSelector"] ?? fields["Parameters"]
         let limit = try concurrency(fields, input: input, context: context)
+        var tolerance = fields["ToleratedFailureCount"]?.intValue.map(Int.init)
+        var percentage = fields["ToleratedFailurePercentage"]?.doubleValue
+        if let path = fields["ToleratedFailureCountPath"] {
+            tolerance = try Processing.select(path, in: input, context: context, name: "ToleratedFailureCountPath").intValue.map(Int.init)
+        }
+        if let path = fields["ToleratedFailurePercentagePath"] {
+            percentage = try Processing.select(path, in: input, context: context, name: "ToleratedFailurePercentagePath").doubleValue
+        }
+        // The most failures the state survives; past it, no more items start.
+        let maxFailures = min(tolerance ?? Int.max, percentage.map { Int(($0 * Double(items.count) / 100).rounded(.down)) } ?? Int.max)
+        let tolerated = tolerance != nil || percentage != nil ? maxFailures : 0
         history.record("MapStateStarted", "mapStateStartedEventDetails", ["length": .int(Int64(items.count))])
 
         var itemInputs: [JSONValue] = []
@@ -77,12 +94,20 @@ extension Interpreter {
                 next += 1
                 running += 1
             }
+            var failed = 0
             while let result = await group.next() {
                 let succeeded = if case .success = result.1 { true } else { false }
                 history.record(succeeded ? "MapIterationSucceeded" : "MapIterationFailed",
                                succeeded ? "mapIterationSucceededEventDetails" : "mapIterationFailedEventDetails",
                                ["name": .string(name), "index": .int(Int64(result.0))])
                 collected.append(result)
+                if !succeeded {
+                    failed += 1
+                    if failed > tolerated {
+                        group.cancelAll()  // the Map has failed: start nothing more
+                        break
+                    }
+                }
                 if next < inputs.count {
                     start(next)
                     next += 1
@@ -91,27 +116,11 @@ extension Interpreter {
             return collected.sorted { $0.0 < $1.0 }.map(\.1)
         }
         let failures = results.compactMap { if case .failure(let error) = $0 { return error } else { return nil } }
-        if let first = failures.first {
-            var count = fields["ToleratedFailureCount"]?.intValue.map(Int.init)
-            var percentage = fields["ToleratedFailurePercentage"]?.doubleValue
-            if let path = fields["ToleratedFailureCountPath"] {
-                count = try Processing.select(path, in: input, context: context, name: "ToleratedFailureCountPath").intValue.map(Int.init)
-            }
-            if let path = fields["ToleratedFailurePercentagePath"] {
-                percentage = try Processing.select(path, in: input, context: context, name: "ToleratedFailurePercentagePath").doubleValue
-            }
-            let tolerated = count != nil || percentage != nil
-            let withinCount = count.map { failures.count <= $0 } ?? false
-            let withinPercentage = percentage.map { Double(failures.count) * 100 <= $0 * Double(items.count) } ?? false
-            if !tolerated {
-                history.record("MapStateFailed")
-                throw first
-            }
-            if !withinCount && !withinPercentage {
-                history.record("MapStateFailed")
-                throw StatesError("States.ExceedToleratedFailureThreshold",
-                                  "\(failures.count) of \(items.count) items failed, more than the state tolerates")
-            }
+        if let first = failures.first, failures.count > tolerated {
+            history.record("MapStateFailed")
+            guard tolerance != nil || percentage != nil else { throw first }
+            throw StatesError("States.ExceedToleratedFailureThreshold",
+                              "\(failures.count) of \(items.count) items failed, more than the state tolerates")
         }
         history.record("MapStateSucceeded")
         return .array(results.map { result in

@@ -30,10 +30,10 @@ package struct Engine: Sendable {
                      stateMachineName: String = "machine", journal: any ExecutionJournal = MemoryJournal()) async -> ExecutionOutcome {
         let replay = Replay((try? journal.records()) ?? [])
         let history = ExecutionHistory(clock: clock, journal: journal, resumed: replay.events)
-        if let end = replay.events.last, ["ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted"].contains(end.type) {
+        if let end = replay.events.last, Replay.terminalEvents.contains(end.type) {
             guard replay.redriven, end.type != "ExecutionSucceeded" else { return ExecutionOutcome(finishedWith: end, history: replay.events) }
             // Redrive: run again from the states that did not finish; what succeeded is reused.
-            history.record("ExecutionRedriven", "executionRedrivenEventDetails", ["redriveCount": 1])
+            history.record("ExecutionRedriven", "executionRedrivenEventDetails", ["redriveCount": .int(Int64(replay.redrives))])
         }
         let start = replay.events.first?.timestamp ?? clock.now()
         let execution: JSONValue = [
@@ -47,17 +47,20 @@ package struct Engine: Sendable {
         let interpreter = Interpreter(engine: self, history: history, replay: replay)
         do {
             let limit = machine.timeoutSeconds.map { max(0, Double($0) - (clock.now() - start)) }
-            let output = try await interpreter.withTimeout(limit, cause: "the execution ran longer than its TimeoutSeconds (\(machine.timeoutSeconds ?? 0) s)") {
+            let output = try await interpreter.withTimeout(limit, error: .executionTimedOut) {
                 () async throws(StatesError) -> JSONValue in try await interpreter.run(machine, input: input, context: context, scope: "")
             }
             history.record("ExecutionSucceeded", "executionSucceededEventDetails", ["output": .string(output.serialized())])
             return ExecutionOutcome(status: "SUCCEEDED", output: output, error: nil, history: history.all)
+        } catch where error == .executionTimedOut {
+            history.record("ExecutionTimedOut", "executionTimedOutEventDetails", ["error": "States.Timeout", "cause": .string(error.cause)])
+            return ExecutionOutcome(status: "TIMED_OUT", output: nil, error: StatesError("States.Timeout", error.cause), history: history.all)
         } catch where error == .aborted {
             history.record("ExecutionAborted", "executionAbortedEventDetails", ["error": .string(error.error), "cause": .string(error.cause)])
             return ExecutionOutcome(status: "ABORTED", output: nil, error: error, history: history.all)
         } catch {
             history.record("ExecutionFailed", "executionFailedEventDetails", ["error": .string(error.error), "cause": .string(error.cause)])
-            return ExecutionOutcome(status: error.error == "States.Timeout" ? "TIMED_OUT" : "FAILED", output: nil, error: error, history: history.all)
+            return ExecutionOutcome(status: "FAILED", output: nil, error: error, history: history.all)
         }
     }
 }
@@ -134,7 +137,6 @@ struct Interpreter: Sendable {
             if let path = fields["CausePath"] {
                 cause = try Processing.select(path, in: input, context: context, name: "CausePath").stringValue ?? ""
             }
-            history.record("FailStateEntered", "stateEnteredEventDetails", ["name": .string(state.name)])
             throw StatesError(error, cause)
         case .choice:
             let effective = try Processing.select(fields["InputPath"], in: input, context: context, name: "InputPath")
@@ -195,14 +197,16 @@ struct Interpreter: Sendable {
     }
 
     /// The first Retry or Catch entry whose ErrorEquals names the error. `States.ALL`
-    /// matches every error but `States.Runtime`; `States.TaskFailed` matches every error
-    /// but `States.Timeout` (as AWS documents it).
+    /// matches every error but `States.Runtime`; `States.Timeout` also matches heartbeat
+    /// timeouts; `States.TaskFailed` matches every error but timeouts (as AWS documents it).
     static func handler(for error: StatesError, in list: JSONValue?) -> ([String: JSONValue], Int)? {
         for (index, entry) in (list?.arrayValue ?? []).enumerated() {
             guard case .object(let fields) = entry else { continue }
             let names = fields["ErrorEquals"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let isTimeout = error.error == "States.Timeout" || error.error == "States.HeartbeatTimeout"
             if names.contains(error.error) || (names.contains("States.ALL") && !error.isRuntime)
-                || (names.contains("States.TaskFailed") && !error.isRuntime && error.error != "States.Timeout") {
+                || (names.contains("States.Timeout") && isTimeout)
+                || (names.contains("States.TaskFailed") && !error.isRuntime && !isTimeout) {
                 return (fields, index)
             }
         }
@@ -234,6 +238,7 @@ struct Interpreter: Sendable {
                 if let cap = retrier["MaxDelaySeconds"]?.doubleValue { delay = min(delay, cap) }
                 if retrier["JitterStrategy"] == "FULL" { delay = Double.random(in: 0...delay) }
                 do { try await clock.sleep(delay) } catch { throw StatesError("States.Runtime", "the retry wait was cancelled") }
+                if engine.stopRequested() { throw .aborted }
                 retryCount += 1
             }
         }
@@ -247,7 +252,7 @@ struct Interpreter: Sendable {
         switch state.type {
         case .task:
             // Stable for this task attempt, so a resumed execution waits on the same token.
-            let token = Self.token(execution: context["Execution"]?["Id"]?.stringValue ?? "", key: key)
+            let token = Self.token(execution: context["Execution"]?["Id"]?.stringValue ?? "", key: "\(replay.redrives)/\(key)")
             var taskContext = context
             if case .object(var members) = context {
                 members["Task"] = ["Token": .string(token)]
@@ -272,8 +277,10 @@ struct Interpreter: Sendable {
         return try Processing.select(fields["OutputPath"], in: placed, context: context, name: "OutputPath")
     }
 
-    func task(_ state: StateMachine.State, parameters: JSONValue, context: JSONValue, token: String, key: String) async throws(StatesError) -> JSONValue {
-        if let recorded = replay.taskResults[key] { return recorded }  // succeeded before a restart: never call it twice
+    func task(_ state: StateMachine.State, parameters: JSONValue, context: JSONValue, token: String, key attemptKey: String) async throws(StatesError) -> JSONValue {
+        // One success per state visit, whichever attempt had it: never call it twice.
+        let key = String(attemptKey[..<(attemptKey.lastIndex(of: "@") ?? attemptKey.endIndex)])
+        if let recorded = replay.taskResults[key] { return recorded }
         let uri = state.fields["Resource"]?.stringValue ?? ""
         history.record("TaskScheduled", "taskScheduledEventDetails", [
             "resource": .string(uri), "resourceType": "slipway", "region": "local", "parameters": .string(parameters.serialized()),
@@ -290,7 +297,7 @@ struct Interpreter: Sendable {
             let waitsForToken = uri.hasSuffix(".waitForTaskToken")
             let heartbeat = try seconds(state.fields, "HeartbeatSeconds", input: parameters, context: context)
             let (tokens, clock) = (engine.tokens, engine.clock)
-            let output = try await withTimeout(timeout, cause: "the task did not finish within \(timeout.map { "\(Int($0))" } ?? "?") s") {
+            let output = try await withTimeout(timeout, error: StatesError("States.Timeout", "the task did not finish within \(timeout.map { "\(Int($0))" } ?? "?") s")) {
                 () async throws(StatesError) -> JSONValue in
                 let immediate = try await resource.invoke(request)
                 guard waitsForToken else { return immediate }
@@ -324,13 +331,13 @@ struct Interpreter: Sendable {
 
     /// Runs `body`, failing with `States.Timeout` when `seconds` pass first (the body is
     /// cancelled; resources stop their work when cancelled).
-    func withTimeout(_ seconds: Double?, cause: String, _ body: @escaping @Sendable () async throws(StatesError) -> JSONValue) async throws(StatesError) -> JSONValue {
+    func withTimeout(_ seconds: Double?, error timeout: StatesError, _ body: @escaping @Sendable () async throws(StatesError) -> JSONValue) async throws(StatesError) -> JSONValue {
         guard let seconds else { return try await body() }
         let clock = self.clock
         if clock.isVirtual {
             let started = clock.now()
             let output = try await body()
-            if clock.now() - started > seconds { throw StatesError("States.Timeout", cause) }
+            if clock.now() - started > seconds { throw timeout }
             return output
         }
         let result: Result<JSONValue, StatesError> = await withTaskGroup(of: Result<JSONValue, StatesError>?.self) { group in
@@ -339,7 +346,7 @@ struct Interpreter: Sendable {
             }
             group.addTask {
                 do { try await clock.sleep(seconds) } catch { return nil }  // cancelled: the body finished first
-                return .failure(StatesError("States.Timeout", cause))
+                return .failure(timeout)
             }
             let first = await group.next()!!
             group.cancelAll()

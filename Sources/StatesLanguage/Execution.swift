@@ -20,7 +20,10 @@ package struct StatesError: Error, Sendable, Equatable, CustomStringConvertible 
     /// The execution was stopped (`slipway executions stop`); nothing catches it.
     package static let aborted = StatesError("States.Aborted", "the execution was stopped")
 
-    package var isRuntime: Bool { error == "States.Runtime" || self == .aborted }
+    /// The execution ran past its own TimeoutSeconds; nothing catches it.
+    package static let executionTimedOut = StatesError("States.ExecutionTimedOut", "the execution ran longer than its TimeoutSeconds")
+
+    package var isRuntime: Bool { error == "States.Runtime" || self == .aborted || self == .executionTimedOut }
     package var description: String { "\(error): \(cause)" }
     package var json: JSONValue { ["Error": .string(error), "Cause": .string(cause)] }
 }
@@ -194,8 +197,8 @@ package struct ExecutionOutcome: Sendable {
             self.init(status: "SUCCEEDED", output: output, error: nil, history: history)
         default:
             let error = StatesError(end.details?["error"]?.stringValue ?? "", end.details?["cause"]?.stringValue ?? "")
-            self.init(status: end.type == "ExecutionAborted" ? "ABORTED" : (error.error == "States.Timeout" ? "TIMED_OUT" : "FAILED"),
-                      output: nil, error: error, history: history)
+            let status = ["ExecutionAborted": "ABORTED", "ExecutionTimedOut": "TIMED_OUT"][end.type] ?? "FAILED"
+            self.init(status: status, output: nil, error: error, history: history)
         }
     }
 

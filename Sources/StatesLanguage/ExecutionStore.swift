@@ -103,12 +103,8 @@ package struct ExecutionStore: Sendable {
     package func status(of stored: Stored) throws -> (status: String, history: [HistoryEvent]) {
         let events = Replay(try stored.journal.records()).events
         guard let last = events.last else { return ("RUNNING", events) }
-        switch last.type {
-        case "ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted":
-            return (ExecutionOutcome(finishedWith: last, history: events).status, events)
-        default:
-            return ("RUNNING", events)
-        }
+        guard Replay.terminalEvents.contains(last.type) else { return ("RUNNING", events) }
+        return (ExecutionOutcome(finishedWith: last, history: events).status, events)
     }
 }
 

@@ -63,6 +63,11 @@ struct Replay: Sendable {
     var waitsDone: Set<String> = []
     /// Whether the execution ended and was then redriven (to run again from where it failed).
     var redriven = false
+    /// How many times it was redriven (part of task tokens, so old outcomes never answer new attempts).
+    var redrives = 0
+
+    /// The events that end an execution.
+    static let terminalEvents: Set<String> = ["ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"]
 
     init(_ records: [JSONValue]) {
         for record in records {
@@ -79,7 +84,7 @@ struct Replay: Sendable {
                     }
                     events.append(HistoryEvent(id: Int(id), previousEventId: Int(event["previousEventId"]?.intValue ?? 0),
                                                timestamp: record["at"]?.doubleValue ?? 0, type: type, detailsKey: detailsKey, details: details))
-                    if ["ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted"].contains(type) { redriven = false }
+                    if Self.terminalEvents.contains(type) { redriven = false }
                 }
             case "exit":
                 if let key = record["key"]?.stringValue, let output = record["output"] {
@@ -91,6 +96,7 @@ struct Replay: Sendable {
                 if let key = record["key"]?.stringValue { waitsDone.insert(key) }
             case "redrive":
                 redriven = true
+                redrives += 1
             default:
                 break
             }
