@@ -232,7 +232,8 @@ struct IntrinsicParser {
             index += 1
         } else {
             while true {
-                arguments.append(try parseArgument())
+                // States.Format's template keeps its escapes (\{, \}, \\) for Format to read.
+                arguments.append(try parseArgument(keepEscapes: name == "States.Format" && arguments.isEmpty))
                 skipSpaces()
                 guard index < chars.count else { throw fail("expected ')' to close \(name)") }
                 if chars[index] == "," { index += 1; continue }
@@ -247,7 +248,7 @@ struct IntrinsicParser {
         return .call(name: name, arguments: arguments)
     }
 
-    mutating func parseArgument() throws(IntrinsicError) -> Intrinsic.Argument {
+    mutating func parseArgument(keepEscapes: Bool) throws(IntrinsicError) -> Intrinsic.Argument {
         skipSpaces()
         guard index < chars.count else { throw fail("expected an argument") }
         let c = chars[index]
@@ -256,9 +257,8 @@ struct IntrinsicParser {
             var value = ""
             while index < chars.count, chars[index] != "'" {
                 if chars[index] == "\\", index + 1 < chars.count {
-                    // Keep escapes of braces for States.Format; unescape quotes and backslashes.
                     let next = chars[index + 1]
-                    if next == "{" || next == "}" { value.append("\\") }
+                    if keepEscapes && next != "'" { value.append("\\") }
                     value.append(next)
                     index += 2
                     continue

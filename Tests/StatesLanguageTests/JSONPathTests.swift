@@ -87,7 +87,9 @@ import Testing
     @Test func everyFunctionComputesWhatStepFunctionsDoes() throws {
         #expect(try run("States.Format('Hello {}, run {}', $.name, $$.Execution.Name)") == "Hello Ada, run run-1")
         #expect(try run("States.Format('n={} ok={} nil={}', $.n, true, null)") == "n=5 ok=true nil=null")
-        #expect(try run("States.Format('braces \\\\{\\\\} {}', 'x')") == "braces {} x")
+        #expect(try run(#"States.Format('braces \{\} {}', 'x')"#) == "braces {} x")
+        #expect(try run(#"States.Format('C:\\dir {}', 'A')"#) == #"C:\dir A"#)
+        #expect(try run(#"States.Array('it\'s', 'a\\b')"#) == ["it's", #"a\b"#])
         #expect(try run("States.StringToJson('{\"a\": [1]}')") == ["a": [1]])
         #expect(try run("States.JsonToString($.object)") == #"{"a":1}"#)
         #expect(try run("States.Array('a', 1, $.n, States.Array())") == ["a", 1, 5, []])
