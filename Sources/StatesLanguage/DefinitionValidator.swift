@@ -105,6 +105,10 @@ struct DefinitionValidator {
             }
         }
         for field in fields.keys where field.hasSuffix("Path") && !["InputPath", "OutputPath", "ResultPath"].contains(field) {
+            if ["ErrorPath", "CausePath"].contains(field), let text = fields[field]?.stringValue, Intrinsic.looksLikeCall(text) {
+                do { _ = try Intrinsic(text) } catch { report(pointer + "/" + field, error.message) }  // AWS allows intrinsics here
+                continue
+            }
             path(fields[field]!, at: pointer + "/" + field, reference: true, nullable: false)
         }
 

@@ -131,12 +131,8 @@ struct Interpreter: Sendable {
         case .fail:
             var error = fields["Error"]?.stringValue ?? "States.Fail"
             var cause = fields["Cause"]?.stringValue ?? ""
-            if let path = fields["ErrorPath"] {
-                error = try Processing.select(path, in: input, context: context, name: "ErrorPath").stringValue ?? ""
-            }
-            if let path = fields["CausePath"] {
-                cause = try Processing.select(path, in: input, context: context, name: "CausePath").stringValue ?? ""
-            }
+            if let path = fields["ErrorPath"] { error = try Processing.string(path, in: input, context: context, name: "ErrorPath") }
+            if let path = fields["CausePath"] { cause = try Processing.string(path, in: input, context: context, name: "CausePath") }
             throw StatesError(error, cause)
         case .choice:
             let effective = try Processing.select(fields["InputPath"], in: input, context: context, name: "InputPath")
@@ -152,7 +148,7 @@ struct Interpreter: Sendable {
         case .wait:
             let effective = try Processing.select(fields["InputPath"], in: input, context: context, name: "InputPath")
             if !replay.waitsDone.contains(key) {
-                try await wait(fields, input: effective, context: context)
+                try await wait(fields, input: effective, context: context, key: key)
                 history.note(["kind": "waited", "key": .string(key)])
             }
             return (try Processing.select(fields["OutputPath"], in: effective, context: context, name: "OutputPath"), next)
@@ -169,9 +165,11 @@ struct Interpreter: Sendable {
         }
     }
 
-    func wait(_ fields: [String: JSONValue], input: JSONValue, context: JSONValue) async throws(StatesError) {
+    func wait(_ fields: [String: JSONValue], input: JSONValue, context: JSONValue, key: String) async throws(StatesError) {
         var seconds: Double
-        if let value = fields["Seconds"]?.doubleValue {
+        if let until = replay.waitDeadlines[key] {
+            seconds = until - clock.now()  // resumed mid-wait: only what was left
+        } else if let value = fields["Seconds"]?.doubleValue {
             seconds = value
         } else if let path = fields["SecondsPath"] {
             guard let value = try Processing.select(path, in: input, context: context, name: "SecondsPath").intValue, value >= 0 else {
@@ -185,6 +183,9 @@ struct Interpreter: Sendable {
             }
             guard let when = Timestamps.parse(text) else { throw .runtime("'\(text)' is not an RFC 3339 timestamp") }
             seconds = when - clock.now()
+        }
+        if replay.waitDeadlines[key] == nil {
+            history.note(["kind": "waitUntil", "key": .string(key), "until": .double(clock.now() + max(0, seconds))])
         }
         // In slices of at most a second on the real clock, so that a stop request is seen.
         var remaining = max(0, seconds)
@@ -215,8 +216,9 @@ struct Interpreter: Sendable {
 
     /// Runs a Task, Parallel or Map state, retrying as its Retry says.
     func withRetries(_ state: StateMachine.State, input: JSONValue, context: JSONValue, key: String) async throws(StatesError) -> JSONValue {
-        var attempts: [Int: Int] = [:]
-        var retryCount = 0
+        // A resumed execution carries on counting where it was.
+        var attempts: [Int: Int] = replay.retries[key]?.attempts ?? [:]
+        var retryCount = replay.retries[key]?.retryCount ?? 0
         while true {
             var attemptContext = context
             if case .object(var members) = context, case .object(var stateObject)? = members["State"] {
@@ -240,6 +242,8 @@ struct Interpreter: Sendable {
                 do { try await clock.sleep(delay) } catch { throw StatesError("States.Runtime", "the retry wait was cancelled") }
                 if engine.stopRequested() { throw .aborted }
                 retryCount += 1
+                history.note(["kind": "retry", "key": .string(key), "retryCount": .int(Int64(retryCount)),
+                              "attempts": .object(Dictionary(uniqueKeysWithValues: attempts.map { ("\($0.key)", JSONValue.int(Int64($0.value))) }))])
             }
         }
     }

@@ -61,6 +61,10 @@ struct Replay: Sendable {
     var taskResults: [String: JSONValue] = [:]
     /// `key` → seconds already waited were recorded as done.
     var waitsDone: Set<String> = []
+    /// `key` → when a Wait that was under way ends.
+    var waitDeadlines: [String: Double] = [:]
+    /// `key` → the retry state of a Task, Parallel or Map visit.
+    var retries: [String: (retryCount: Int, attempts: [Int: Int])] = [:]
     /// Whether the execution ended and was then redriven (to run again from where it failed).
     var redriven = false
     /// How many times it was redriven (part of task tokens, so old outcomes never answer new attempts).
@@ -94,9 +98,21 @@ struct Replay: Sendable {
                 if let key = record["key"]?.stringValue, let output = record["output"] { taskResults[key] = output }
             case "waited":
                 if let key = record["key"]?.stringValue { waitsDone.insert(key) }
+            case "waitUntil":
+                if let key = record["key"]?.stringValue, let until = record["until"]?.doubleValue { waitDeadlines[key] = until }
+            case "retry":
+                if let key = record["key"]?.stringValue, let count = record["retryCount"]?.intValue {
+                    var attempts: [Int: Int] = [:]
+                    for (index, value) in record["attempts"]?.objectValue ?? [:] {
+                        if let i = Int(index), let n = value.intValue { attempts[i] = Int(n) }
+                    }
+                    retries[key] = (Int(count), attempts)
+                }
             case "redrive":
                 redriven = true
                 redrives += 1
+                retries = [:]  // a redriven state retries afresh
+                waitDeadlines = [:]
             default:
                 break
             }

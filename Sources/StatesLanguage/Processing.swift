@@ -66,4 +66,19 @@ enum Processing {
         }
         return placed
     }
+
+    /// A string from a path or an intrinsic call (Fail's `ErrorPath` and `CausePath`);
+    /// anything but a string raises `States.Runtime`, as AWS does.
+    static func string(_ field: JSONValue, in input: JSONValue, context: JSONValue, name: String) throws(StatesError) -> String {
+        let value: JSONValue
+        if let text = field.stringValue, Intrinsic.looksLikeCall(text) {
+            do { value = try Intrinsic(text).evaluate(input: input, context: context) } catch {
+                throw StatesError("States.IntrinsicFailure", error.message)
+            }
+        } else {
+            value = try select(field, in: input, context: context, name: name)
+        }
+        guard case .string(let text) = value else { throw .runtime("\(name) must select a string, not \(value.kindName)") }
+        return text
+    }
 }

@@ -424,4 +424,34 @@ final class TokenCatcher: TaskResource, @unchecked Sendable {
         #expect(await Engine().run(machine, input: ["s": "e\u{301}"]).output == "different")
         #expect(await Engine().run(machine, input: ["s": "\u{e9}"]).output == "same")
     }
+
+    @Test func aResumedExecutionKeepsItsRetryCountsAndWaitDeadlines() async throws {
+        let retrying = try StateMachine(json: """
+            {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "flaky", "End": true,
+              "Retry": [{"ErrorEquals": ["Busy"], "MaxAttempts": 1}]}}}
+            """)
+        let journal = MemoryJournal()
+        _ = await Engine(resources: ["flaky": Flaky(failures: 1)], clock: ManualClock()).run(retrying, input: [:], name: "r", journal: journal)
+        let records = try journal.records()
+        let cut = records.firstIndex { $0["kind"] == "retry" }!
+        let resumed = await Engine(resources: ["flaky": Flaky(failures: 1)], clock: ManualClock())
+            .run(retrying, input: [:], name: "r", journal: MemoryJournal(Array(records[...cut])))
+        #expect(resumed.error?.error == "Busy", "the one retry allowed was already used before the restart")
+
+        let waiting = try StateMachine(json: #"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100, "End": true}}}"#)
+        let first = MemoryJournal()
+        _ = await Engine(clock: ManualClock()).run(waiting, input: [:], name: "w", journal: first)
+        let waitRecords = try first.records()
+        let upToWait = waitRecords.firstIndex { $0["kind"] == "waitUntil" }!
+        let clock = ManualClock()
+        try await clock.sleep(60)  // the process was down for a minute
+        let done = await Engine(clock: clock).run(waiting, input: [:], name: "w", journal: MemoryJournal(Array(waitRecords[...upToWait])))
+        #expect(done.status == "SUCCEEDED")
+        #expect(clock.waits == [60, 40])
+    }
+
+    @Test func failCanBuildItsCauseWithAnIntrinsic() async throws {
+        let machine = try StateMachine(json: #"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Bad", "CausePath": "States.Format('bad input {}', $.x)"}}}"#)
+        #expect(await Engine().run(machine, input: ["x": 3]).error == StatesError("Bad", "bad input 3"))
+    }
 }
