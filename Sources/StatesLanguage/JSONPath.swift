@@ -21,11 +21,17 @@ package struct JSONPath: Sendable, Equatable, CustomStringConvertible {
         case filter(Filter)
     }
 
-    /// `[?(@.a.b OP literal)]`, or `[?(@.a)]` (the member exists).
+    /// `[?(@.a.b OP literal)]`, `[?(@.a)]` (the member exists), and such tests joined by
+    /// `&&` and `||` (`&&` binds tighter): `anyOf` holds the `||` alternatives, each a list
+    /// of tests that must all hold.
     package struct Filter: Sendable, Equatable {
-        package var path: [Segment]
-        package var op: String?
-        package var literal: JSONValue?
+        package struct Test: Sendable, Equatable {
+            package var path: [Segment]
+            package var op: String?
+            package var literal: JSONValue?
+        }
+
+        package var anyOf: [[Test]]
     }
 
     package var root: Root
@@ -117,10 +123,12 @@ package struct JSONPath: Sendable, Equatable, CustomStringConvertible {
             visit(node)
             return found
         case .filter(let filter):
+            // As Jayway (the JSONPath of Step Functions) does: an array's elements are
+            // tested; an object is tested itself.
             let candidates: [JSONValue]
             switch node {
             case .array(let elements): candidates = elements
-            case .object(let members): candidates = members.keys.sorted(by: utf8Less).map { members[$0]! }
+            case .object: candidates = [node]
             default: candidates = []
             }
             return candidates.filter { filter.matches($0) }
@@ -168,6 +176,12 @@ package struct JSONPath: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension JSONPath.Filter {
+    func matches(_ candidate: JSONValue) -> Bool {
+        anyOf.contains { tests in tests.allSatisfy { $0.matches(candidate) } }
+    }
+}
+
+extension JSONPath.Filter.Test {
     func matches(_ candidate: JSONValue) -> Bool {
         var nodes = [candidate]
         for segment in path { nodes = nodes.flatMap { JSONPath.apply(segment, to: $0) } }
@@ -359,14 +373,38 @@ struct PathParser {
         index += 1  // ?
         guard index < chars.count, chars[index] == "(" else { throw fail("a filter looks like [?(@.field > 1)]") }
         index += 1
+        var anyOf: [[JSONPath.Filter.Test]] = [[]]
+        while true {
+            anyOf[anyOf.count - 1].append(try parseFilterTest())
+            skipSpaces()
+            if lookingAt("&&") {
+                index += 2
+            } else if lookingAt("||") {
+                index += 2
+                anyOf.append([])
+            } else {
+                break
+            }
+        }
+        guard index < chars.count, chars[index] == ")" else { throw fail("expected ')' to close the filter") }
+        index += 1
+        return JSONPath.Filter(anyOf: anyOf)
+    }
+
+    func lookingAt(_ text: String) -> Bool {
+        let needle = Array(text)
+        return index + needle.count <= chars.count && Array(chars[index..<index + needle.count]) == needle
+    }
+
+    mutating func parseFilterTest() throws(JSONPathError) -> JSONPath.Filter.Test {
         skipSpaces()
         guard index < chars.count, chars[index] == "@" else { throw fail("a filter tests the current item '@', as in [?(@.field > 1)]") }
         index += 1
-        let path = try parseSegments(stopAt: [")", "=", "!", "<", ">"])
+        let path = try parseSegments(stopAt: [")", "=", "!", "<", ">", "&", "|"])
         skipSpaces()
         var op: String?
         var literal: JSONValue?
-        if index < chars.count, chars[index] != ")" {
+        if index < chars.count, chars[index] != ")", !lookingAt("&&"), !lookingAt("||") {
             var symbol = String(chars[index])
             index += 1
             if index < chars.count, chars[index] == "=" {
@@ -380,16 +418,14 @@ struct PathParser {
             if index < chars.count, chars[index] == "'" || chars[index] == "\"" {
                 literal = .string(try parseQuoted())
             } else {
-                while index < chars.count, chars[index] != ")" { index += 1 }
+                while index < chars.count, chars[index] != ")", chars[index] != " ", !lookingAt("&&"), !lookingAt("||") { index += 1 }
                 let raw = String(chars[start..<index]).trimmingSpaces
                 guard let parsed = try? JSONValue(parsing: raw) else { throw fail("filter value '\(raw)' is not a number, string, boolean or null") }
                 literal = parsed
             }
             skipSpaces()
         }
-        guard index < chars.count, chars[index] == ")" else { throw fail("expected ')' to close the filter") }
-        index += 1
-        return JSONPath.Filter(path: path, op: op, literal: literal)
+        return JSONPath.Filter.Test(path: path, op: op, literal: literal)
     }
 }
 

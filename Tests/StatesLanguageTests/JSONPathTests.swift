@@ -47,6 +47,10 @@ import Testing
         #expect(try select("$.store.book[?(@.category == 'reference')].author") == ["Nigel Rees"])
         #expect(try select("$.store.book[?(@.isbn)].title").count == 2)
         #expect(try select("$..book[?(@.price >= 22.99)].title") == ["The Lord of the Rings"])
+        #expect(try select("$.store.book[?(@.category == 'fiction' && @.price < 10)].title") == ["Moby Dick"])
+        #expect(try select("$.store.book[?(@.price > 20 || @.category == 'reference')].title") == ["Sayings of the Century", "The Lord of the Rings"])
+        #expect(try select("$.store.book[?(@.isbn && @.price<10 || @.price>20)].title") == ["Moby Dick", "The Lord of the Rings"])
+        #expect(try select("$.store[?(@.bicycle)].bicycle.color") == ["red"])  // an object is tested itself
     }
 
     @Test func referencePathsAndDefiniteness() throws {
