@@ -25,6 +25,13 @@
 ///   `States.ArrayRange` makes at most 1000 elements; `States.Base64Encode` takes at most
 ///   10000 characters.
 /// - A non-2xx answer to the HTTP task fails with `States.Http.StatusCode.NNN`.
+/// - `States.Timeout` in `ErrorEquals` also matches `States.HeartbeatTimeout`; only the
+///   execution's own `TimeoutSeconds` ends it `TIMED_OUT` (an uncaught task timeout is `FAILED`).
+/// - JSONPath filters test an object itself and an array's elements, as Jayway does.
+///
+/// Known differences from AWS: objects keep no member order here, so `.*`, `..` and
+/// filters over an object's members list them sorted by key, where AWS keeps the order of
+/// the document.
 ///
 /// Not yet supported, and refused by validation with a message saying so: JSONata
 /// (`QueryLanguage`), and the distributed Map's `ItemReader`, `ResultWriter`, `ItemBatcher`.
