@@ -27,8 +27,8 @@ package struct Engine: Sendable {
     /// (the process running it died), the execution resumes: states whose exit was
     /// recorded are not run again, and no Task whose success was recorded is called again.
     package func run(_ machine: StateMachine, input: JSONValue, name: String = UUID().uuidString.lowercased(),
-                     stateMachineName: String = "machine", journal: any ExecutionJournal = MemoryJournal()) async -> ExecutionOutcome {
-        let replay = Replay((try? journal.records()) ?? [])
+                     stateMachineName: String = "machine", journal: (any ExecutionJournal)? = nil) async -> ExecutionOutcome {
+        let replay = Replay((try? journal?.records()) ?? [])
         let history = ExecutionHistory(clock: clock, journal: journal, resumed: replay.events)
         if let end = replay.events.last, Replay.terminalEvents.contains(end.type) {
             guard replay.redriven, end.type != "ExecutionSucceeded" else { return ExecutionOutcome(finishedWith: end, history: replay.events) }

@@ -143,9 +143,10 @@ package enum ISO8601Timestamp {
 package final class ExecutionHistory: Sendable {
     private let events: Mutex<[HistoryEvent]>
     let clock: any EngineClock
-    let journal: any ExecutionJournal
+    /// Nil for an execution nobody will resume: nothing is written.
+    let journal: (any ExecutionJournal)?
 
-    init(clock: any EngineClock, journal: any ExecutionJournal, resumed: [HistoryEvent] = []) {
+    init(clock: any EngineClock, journal: (any ExecutionJournal)?, resumed: [HistoryEvent] = []) {
         self.clock = clock
         self.journal = journal
         events = Mutex(resumed)
@@ -160,14 +161,14 @@ package final class ExecutionHistory: Sendable {
             events.append(event)
             return event
         }
-        note(["kind": "event", "at": .double(event.timestamp), "event": event.json])
+        if journal != nil { note(["kind": "event", "at": .double(event.timestamp), "event": event.json]) }
         return event.id
     }
 
     /// Writes a progress record (a state's exit, a task's result) to the journal.
     func note(_ record: JSONValue) {
         // A journal that cannot be written (a full disk) costs the ability to resume, not the run.
-        try? journal.append(record)
+        try? journal?.append(record)
     }
 
     /// Every event so far.

@@ -30,12 +30,15 @@ struct StatesBench: AsyncParsableCommand {
         states["End"] = ["Type": "Succeed"]
         let chained = try StateMachine(definition: ["StartAt": "S0", "States": .object(states)])
         try await measure("chain of \(chain) Pass/Choice states", chained, input: [:])
+        let journal = NSTemporaryDirectory() + "slipway-bench-journal-\(getpid()).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: journal) }
+        try await measure("the same chain, journaled (fsync per record)", chained, input: [:], journal: FileJournal(path: journal))
     }
 
-    func measure(_ label: String, _ machine: StateMachine, input: JSONValue) async throws {
+    func measure(_ label: String, _ machine: StateMachine, input: JSONValue, journal: (any ExecutionJournal)? = nil) async throws {
         let engine = Engine(resources: BuiltInResources.all, clock: ManualClock())
         let start = ContinuousClock.now
-        let outcome = await engine.run(machine, input: input)
+        let outcome = await engine.run(machine, input: input, journal: journal)
         let elapsed = ContinuousClock.now - start
         guard outcome.status == "SUCCEEDED" else { throw ValidationError("\(label): \(outcome.status) \(outcome.error?.description ?? "")") }
         let transitions = outcome.history.filter { $0.type.hasSuffix("StateEntered") }.count
