@@ -1,0 +1,117 @@
+import Foundation
+import Registry
+import Testing
+
+@Suite struct StatesCLITests {
+    let home = TemporaryHome()
+
+    @Test func validateExitsOneWithEveryProblemAndItsPointer() throws {
+        let good = home.path + "/good.json", bad = home.path + "/bad.json"
+        try Data(#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}"#.utf8).write(to: URL(fileURLWithPath: good))
+        try Data(#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Next": "B"}}}"#.utf8).write(to: URL(fileURLWithPath: bad))
+        #expect(try Slipway.run(["states", "validate", good]).status == 0)
+        let result = try Slipway.run(["states", "validate", bad, "--json"])
+        #expect(result.status == 1)
+        let pointers = try JSONValue(parsing: result.stdout).arrayValue?.compactMap { $0["pointer"]?.stringValue } ?? []
+        #expect(pointers.contains("/States/A/Resource"))
+        #expect(pointers.contains("/States/A/Next"))
+        #expect(try Slipway.run(["states", "validate", home.path + "/none.json"]).status == 4)
+    }
+}
+
+@Suite struct StatesRunCLITests {
+    let home = TemporaryHome()
+
+    @Test func runPrintsStatusOutputAndHistoryAsJSON() throws {
+        let file = home.path + "/m.json"
+        try Data("""
+            {"StartAt": "Greet", "States": {
+              "Greet": {"Type": "Task", "Resource": "echo", "Parameters": {"msg.$": "States.Format('hi {}', $.who)"}, "Next": "Check"},
+              "Check": {"Type": "Choice", "Choices": [{"Variable": "$.msg", "StringEquals": "hi ada", "Next": "Done"}], "Default": "Oops"},
+              "Oops": {"Type": "Fail", "Error": "Wrong", "Cause": "not ada"},
+              "Done": {"Type": "Succeed"}}}
+            """.utf8).write(to: URL(fileURLWithPath: file))
+        let good = try Slipway.run(["states", "run", file, "--input", #"{"who": "ada"}"#, "--json"], home: home.path)
+        #expect(good.status == 0, "\(good.stderr)")
+        let value = try JSONValue(parsing: good.stdout)
+        #expect(value["status"] == "SUCCEEDED")
+        #expect(value["output"] == ["msg": "hi ada"])
+        #expect(value["history"]?.arrayValue?.first?["type"] == "ExecutionStarted")
+        let bad = try Slipway.run(["states", "run", file, "--input", #"{"who": "bob"}"#, "--name", "bob", "--json"], home: home.path)
+        #expect(bad.status == 1)
+        let failed = try JSONValue(parsing: bad.stdout)
+        #expect(failed["status"] == "FAILED" && failed["error"] == "Wrong" && failed["cause"] == "not ada")
+        let listed = try JSONValue(parsing: try Slipway.run(["executions", "list", "--json"], home: home.path).stdout)
+        #expect(listed.arrayValue?.count == 2)
+        let described = try JSONValue(parsing: try Slipway.run(["executions", "describe", "bob", "--json"], home: home.path).stdout)
+        #expect(described["status"] == "FAILED" && described["error"] == "Wrong")
+        #expect(try Slipway.run(["states", "run", file, "--name", "bob"], home: home.path).stderr.contains("already exists"))
+    }
+
+    @Test func anExecutionKilledMidWayResumesWithoutRerunningSucceededTasks() throws {
+        let file = home.path + "/long.json", runs = home.path + "/runs.txt"
+        try Data("""
+            {"StartAt": "First", "States": {
+              "First": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["sh", "-c", "echo first >> '\(runs)'"]}, "ResultPath": "$.first", "Next": "Nap"},
+              "Nap": {"Type": "Wait", "Seconds": 3, "Next": "Second"},
+              "Second": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["sh", "-c", "echo second >> '\(runs)'"]}, "ResultPath": "$.second", "End": true}}}
+            """.utf8).write(to: URL(fileURLWithPath: file))
+        let running = try Slipway.start(["states", "run", file, "--name", "long"], home: home.path)
+        var napping = false
+        for _ in 0..<100 where !napping {
+            usleep(50_000)
+            napping = (try? String(contentsOfFile: home.path + "/executions/long/journal.jsonl", encoding: .utf8))?.contains("WaitStateEntered") == true
+        }
+        #expect(napping)
+        running.kill()
+        #expect(running.wait().killed)
+        #expect(try JSONValue(parsing: try Slipway.run(["executions", "describe", "long", "--json"], home: home.path).stdout)["status"] == "RUNNING")
+
+        let resumed = try Slipway.run(["executions", "resume", "long", "--json"], home: home.path)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try JSONValue(parsing: resumed.stdout)["status"] == "SUCCEEDED")
+        #expect(try String(contentsOfFile: runs, encoding: .utf8) == "first\nsecond\n")
+        let history = try JSONValue(parsing: try Slipway.run(["executions", "history", "long", "--json"], home: home.path).stdout).arrayValue ?? []
+        #expect(history.filter { $0["type"] == "TaskSucceeded" }.count == 2)
+        #expect(history.map { $0["id"]?.intValue ?? 0 } == (1...Int64(history.count)).map { $0 })
+    }
+
+    @Test func stopEndsARunningExecutionAndMarksADeadOneAborted() throws {
+        let file = home.path + "/nap.json"
+        try Data(#"{"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 60, "End": true}}}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let running = try Slipway.start(["states", "run", file, "--name", "nap", "--json"], home: home.path)
+        var waiting = false
+        for _ in 0..<100 where !waiting {
+            usleep(50_000)
+            waiting = (try? String(contentsOfFile: home.path + "/executions/nap/journal.jsonl", encoding: .utf8))?.contains("WaitStateEntered") == true
+        }
+        #expect(try Slipway.run(["executions", "stop", "nap"], home: home.path).status == 0)
+        let result = running.wait()
+        #expect(result.status == 1)
+        #expect(try JSONValue(parsing: result.stdout)["status"] == "ABORTED")
+        #expect(try Slipway.run(["executions", "stop", "nap"], home: home.path).status == 3)
+
+        let dead = try Slipway.start(["states", "run", file, "--name", "dead"], home: home.path)
+        usleep(800_000)
+        dead.kill()
+        _ = dead.wait()
+        #expect(try Slipway.run(["executions", "stop", "dead"], home: home.path).status == 0)
+        #expect(try JSONValue(parsing: try Slipway.run(["executions", "describe", "dead", "--json"], home: home.path).stdout)["status"] == "ABORTED")
+    }
+
+    @Test func redriveRerunsAFailedExecutionFromItsFailedState() throws {
+        let file = home.path + "/redrive.json", runs = home.path + "/runs.txt", gate = home.path + "/gate"
+        try Data("""
+            {"StartAt": "Count", "States": {
+              "Count": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["sh", "-c", "echo count >> '\(runs)'"]}, "ResultPath": null, "Next": "Gate"},
+              "Gate": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["test", "-e", "\(gate)"]}, "ResultPath": null, "End": true}}}
+            """.utf8).write(to: URL(fileURLWithPath: file))
+        #expect(try Slipway.run(["states", "run", file, "--name", "r"], home: home.path).status == 1)
+        #expect(try Slipway.run(["executions", "redrive", "nope"], home: home.path).status == 4)
+        _ = FileManager.default.createFile(atPath: gate, contents: Data())
+        let redriven = try Slipway.run(["executions", "redrive", "r", "--json"], home: home.path)
+        #expect(redriven.status == 0, "\(redriven.stdout)\(redriven.stderr)")
+        #expect(try String(contentsOfFile: runs, encoding: .utf8) == "count\n")
+        #expect(try Slipway.run(["executions", "redrive", "r"], home: home.path).status == 3)  // it succeeded now
+    }
+}
