@@ -47,6 +47,7 @@ let package = Package(
         .testTarget(name: "GitWatcherTests", dependencies: ["GitWatcher"]),
         .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder"]),
         .testTarget(name: "StatesLanguageTests", dependencies: ["StatesLanguage"]),
+        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "ArtifactBuilder"]),
         // End-to-end tests that run the built `slipway` binary.
         .testTarget(name: "SlipwayCLITests", dependencies: ["slipway", "Registry"]),
     ]

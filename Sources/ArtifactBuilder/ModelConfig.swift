@@ -101,6 +101,12 @@ package struct Resources: Sendable, Equatable {
     package var cpus: Double = 1
     package var memoryBytes: Int64 = 2 << 30
     package var timeoutSeconds: Int = 30 * 60
+
+    package init(cpus: Double = 1, memoryBytes: Int64 = 2 << 30, timeoutSeconds: Int = 30 * 60) {
+        self.cpus = cpus
+        self.memoryBytes = memoryBytes
+        self.timeoutSeconds = timeoutSeconds
+    }
 }
 
 /// How a failed job is retried (the training pipeline's Retry on that stage).
