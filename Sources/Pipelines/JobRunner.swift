@@ -87,6 +87,7 @@ package struct JobRunner: Sendable {
         }
         var folders = ["tmp", "code"]
         var arguments = spec.arguments
+        var hyperparameters: JSONValue?
         switch spec.kind {
         case .processing:
             for (name, host) in spec.inputs.sorted(by: { $0.key < $1.key }) {
@@ -111,10 +112,12 @@ package struct JobRunner: Sendable {
             environment["SM_INPUT_DIR"] = "/opt/ml/input"
             environment["SM_INPUT_CONFIG_DIR"] = "/opt/ml/input/config"
             arguments += spec.hyperparameters.flatMap { ["--\($0.0)", $0.1] }
-            for folder in folders { try manager.createDirectory(atPath: ml + "/" + folder, withIntermediateDirectories: true) }
-            try Data(hps.serializedBytes(pretty: true)).write(to: URL(fileURLWithPath: ml + "/input/config/hyperparameters.json"))
+            hyperparameters = hps
         }
         for folder in folders { try manager.createDirectory(atPath: ml + "/" + folder, withIntermediateDirectories: true) }
+        if let hyperparameters {
+            try Data(hyperparameters.serializedBytes(pretty: true)).write(to: URL(fileURLWithPath: ml + "/input/config/hyperparameters.json"))
+        }
 
         let sandbox = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/opt", "--bind", ml, "/opt/ml",
                        "--ro-bind", spec.codePath, "/opt/ml/code"] + binds

@@ -157,9 +157,8 @@ struct Interpreter: Sendable {
                 let output = try await withRetries(state, input: input, context: context, key: key)
                 return (output, next)
             } catch {
-                guard !error.isRuntime, let (catcher, index) = Self.handler(for: error, in: fields["Catch"]) else { throw error }
+                guard !error.isRuntime, let (catcher, _) = Self.handler(for: error, in: fields["Catch"]) else { throw error }
                 let output = try Processing.place(error.json, at: catcher["ResultPath"], in: input)
-                _ = index
                 return (output, catcher["Next"]?.stringValue)
             }
         }
