@@ -58,7 +58,7 @@ import Testing
             """.utf8).write(to: URL(fileURLWithPath: file))
         let running = try Slipway.start(["states", "run", file, "--name", "long"], home: home.path)
         var napping = false
-        for _ in 0..<100 where !napping {
+        for _ in 0..<400 where !napping {
             usleep(50_000)
             napping = (try? String(contentsOfFile: home.path + "/executions/long/journal.jsonl", encoding: .utf8))?.contains("WaitStateEntered") == true
         }
@@ -81,7 +81,7 @@ import Testing
         try Data(#"{"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 60, "End": true}}}"#.utf8).write(to: URL(fileURLWithPath: file))
         let running = try Slipway.start(["states", "run", file, "--name", "nap", "--json"], home: home.path)
         var waiting = false
-        for _ in 0..<100 where !waiting {
+        for _ in 0..<400 where !waiting {
             usleep(50_000)
             waiting = (try? String(contentsOfFile: home.path + "/executions/nap/journal.jsonl", encoding: .utf8))?.contains("WaitStateEntered") == true
         }
