@@ -122,6 +122,12 @@ package struct Gate: Sendable, Equatable {
     package var metric: String
     package var min: Double?
     package var max: Double?
+
+    package init(metric: String, min: Double?, max: Double?) {
+        self.metric = metric
+        self.min = min
+        self.max = max
+    }
 }
 
 /// Who approves a model version that passed its gates.

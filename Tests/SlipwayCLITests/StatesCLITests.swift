@@ -115,3 +115,26 @@ import Testing
         #expect(try Slipway.run(["executions", "redrive", "r"], home: home.path).status == 3)  // it succeeded now
     }
 }
+
+@Suite struct VersionsCLITests {
+    let home = TemporaryHome()
+
+    @Test func approveAndRejectDecideAPendingVersionOnce() throws {
+        let registry = try Registry(home: home.path)
+        for n in 1...2 {
+            try registry.put("versions", ItemKey("demand", String(format: "%08d", n)), [
+                "model": "demand", "version": .int(Int64(n)), "status": "PendingManualApproval", "metrics": ["mse": 3],
+            ])
+        }
+        #expect(try Slipway.run(["approve", "demand", "1", "--note", "ok"], home: home.path).status == 0)
+        #expect(try Slipway.run(["reject", "demand", "2", "--reason", "drifted"], home: home.path).status == 0)
+        let again = try Slipway.run(["approve", "demand", "2"], home: home.path)
+        #expect(again.status == 3)
+        #expect(again.stderr.contains("version 2 of 'demand' is Rejected"))
+        #expect(try Slipway.run(["approve", "demand", "7"], home: home.path).status == 4)
+        #expect(try Slipway.run(["reject", "demand", "1"], home: home.path).status == 2)  // --reason is required
+        let list = try JSONValue(parsing: try Slipway.run(["versions", "list", "demand", "--json"], home: home.path).stdout)
+        #expect(list.arrayValue?.map { $0["status"] } == ["Approved", "Rejected"])
+        #expect(list.arrayValue?.first?["version"] == 1 && list.arrayValue?.first?["metrics"] == ["mse": 3])
+    }
+}
