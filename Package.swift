@@ -29,7 +29,8 @@ let package = Package(
         // The Amazon States Language engine. Imports only JSON.
         .target(name: "StatesLanguage", dependencies: ["JSON", .product(name: "Crypto", package: "swift-crypto")]),
         // The shipped ASL definitions and the task resources they call.
-        .target(name: "Pipelines", dependencies: ["Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving"]),
+        .target(name: "Pipelines", dependencies: ["Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving"],
+                resources: [.copy("Definitions")]),
         // Endpoints, Python worker pools, blue/green updates, autoscaling.
         .target(name: "Serving", dependencies: ["Registry"]),
         // The CLI and the agent wiring: parse, call a library, print.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JSON
+import Pipelines
 import StatesLanguage
 
 /// `slipway executions list|describe|history|resume`.
@@ -10,14 +11,15 @@ struct ExecutionsCommand: AsyncParsableCommand {
         subcommands: [List.self, Describe.self, History.self, Resume.self, Stop.self, Redrive.self])
 
     /// Runs (or resumes) a stored execution to its end and prints the outcome; exit 1 unless it succeeded.
-    static func finish(_ stored: ExecutionStore.Stored, in store: ExecutionStore, json: Bool) async throws {
+    static func finish(_ stored: ExecutionStore.Stored, in store: ExecutionStore, json: Bool,
+                       resources: [String: any TaskResource] = BuiltInResources.all) async throws {
         guard let lock = store.lock(stored) else {
             throw CommandFailure(message: "execution '\(stored.name)' is being run by another process", status: ExitStatus.failure)
         }
         defer { withExtendedLifetime(lock) {} }
         let name = stored.name
         let tokens = FileTaskTokens(folder: (store.folder as NSString).deletingLastPathComponent + "/tasks")
-        let engine = Engine(resources: BuiltInResources.all, tokens: tokens, stopRequested: { store.stopRequested(name) })
+        let engine = Engine(resources: resources, tokens: tokens, stopRequested: { store.stopRequested(name) })
         let outcome = await engine.run(stored.machine, input: stored.input, name: stored.name,
                                        stateMachineName: stored.stateMachineName, journal: stored.journal)
         if json {
@@ -28,6 +30,11 @@ struct ExecutionsCommand: AsyncParsableCommand {
             if let error = outcome.error { print("\(error.error): \(error.cause)") }
         }
         if outcome.status != "SUCCEEDED" { throw ExitCode(1) }
+    }
+
+    /// Every task resource an execution of this home may call: the built-ins and the pipelines'.
+    static func resources(_ home: HomeOption) throws -> [String: any TaskResource] {
+        TrainingResources(home: home.absolutePath, registry: try home.registry()).all
     }
 
     static func open(_ name: String, home: HomeOption) throws -> (ExecutionStore, ExecutionStore.Stored) {
@@ -101,7 +108,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (store, stored) = try ExecutionsCommand.open(name, home: home)
-            try await ExecutionsCommand.finish(stored, in: store, json: json)
+            try await ExecutionsCommand.finish(stored, in: store, json: json, resources: try ExecutionsCommand.resources(home))
         }
     }
 
@@ -131,7 +138,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
             do { try store.redrive(stored) } catch {
                 throw CommandFailure(message: "\(error)", status: ExitStatus.conditionFailed)
             }
-            try await ExecutionsCommand.finish(stored, in: store, json: json)
+            try await ExecutionsCommand.finish(stored, in: store, json: json, resources: try ExecutionsCommand.resources(home))
         }
     }
 }

@@ -29,7 +29,7 @@ struct StatesCommand: AsyncParsableCommand {
             let machineName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
             let store = ExecutionStore(folder: home.absolutePath + "/executions")
             let stored = try store.create(name: name ?? UUID().uuidString.lowercased(), definition: text, input: value, stateMachineName: machineName)
-            try await ExecutionsCommand.finish(stored, in: store, json: json)
+            try await ExecutionsCommand.finish(stored, in: store, json: json, resources: try ExecutionsCommand.resources(home))
         }
     }
 

@@ -1,0 +1,211 @@
+import ArtifactBuilder
+import Foundation
+import GitWatcher
+import Registry
+import StatesLanguage
+
+/// The task resources the shipped `training` definition calls, for one Slipway home.
+package struct TrainingResources: Sendable {
+    package let home: String
+    package let registry: Registry
+
+    package init(home: String, registry: Registry) {
+        self.home = home
+        self.registry = registry
+    }
+
+    /// The shipped `training` state machine.
+    package static func definition() throws -> String {
+        guard let url = Bundle.module.url(forResource: "training", withExtension: "json", subdirectory: "Definitions") else {
+            throw StatesError("States.Runtime", "the training definition is missing from Slipway's installation")
+        }
+        return try String(contentsOf: url, encoding: .utf8)
+    }
+
+    /// The resources by URI (with the engine's built-ins).
+    package var all: [String: any TaskResource] {
+        BuiltInResources.all.merging([
+            "slipway:training.prepare": Prepare(resources: self), "slipway:training.job": Job(resources: self),
+            "slipway:training.gates": Gates(), "slipway:training.register": Register(resources: self),
+            "slipway:notify": Notify(resources: self),
+        ]) { $1 }
+    }
+
+    /// The model's config at the commit of its latest successful build.
+    func config(model: String) throws(StatesError) -> (ModelConfig, [String: JSONValue]) {
+        do {
+            guard let item = try registry.get(BuildTables.models, ItemKey(model)), case .object(let latest)? = item.attributes["latest"],
+                let commit = latest["commit"]?.stringValue, let path = item.attributes["repositoryPath"]?.stringValue
+            else {
+                throw StatesError("Model.NotBuilt", "model '\(model)' has no successful build; push its repository or run `slipway build \(model)`")
+            }
+            let repository = try GitRepository(path: path)
+            guard let bytes = try repository.contents(of: ModelConfig.fileName, at: ObjectID(hex: commit)) else {
+                throw StatesError("Model.NotBuilt", "no \(ModelConfig.fileName) at \(commit.prefix(7))")
+            }
+            return (try ModelConfig.parse(String(decoding: bytes, as: UTF8.self)), latest)
+        } catch let error as StatesError {
+            throw error
+        } catch {
+            throw StatesError("States.TaskFailed", "\(error)")
+        }
+    }
+}
+
+/// `slipway:training.prepare`: everything the jobs need, from the registry and the config.
+struct Prepare: TaskResource {
+    let resources: TrainingResources
+
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        guard let model = request.input["model"]?.stringValue else { throw StatesError("States.Runtime", "the input needs \"model\"") }
+        let (config, latest) = try resources.config(model: model)
+        var stages: [String: JSONValue] = [:]
+        for (kind, stage) in config.stages where kind != .serve {
+            guard let artifact = latest["stages"]?[kind.rawValue], let path = artifact["path"]?.stringValue else { continue }
+            let manifest = (try? JSONValue(parsing: Array((try? Data(contentsOf: URL(fileURLWithPath: path + "/manifest.json"))) ?? Data()))) ?? [:]
+            stages[kind.rawValue] = [
+                "kind": .string(kind == .train ? "training" : "processing"), "code": .string(path + "/code"), "script": .string(stage.script),
+                "digest": artifact["digest"] ?? .null,
+                "python": .string((manifest["environment"]?["path"]?.stringValue ?? "") + "/bin/python"),
+                "arguments": .array(stage.arguments.map { .string($0) }),
+                "hyperparameters": .object(Dictionary(stage.hyperparameters.map { ($0.0, JSONValue.string($0.1)) }, uniquingKeysWith: { $1 })),
+                "outputs": .array((kind == .evaluate ? ["evaluation"] : stage.outputs).map { .string($0) }),
+                "cpus": .double(stage.resources.cpus), "memory": .int(stage.resources.memoryBytes),
+                "timeout": .int(Int64(stage.resources.timeoutSeconds)), "network": .bool(stage.network),
+                "retries": .int(Int64(stage.retry.attempts)),
+            ]
+        }
+        var data: [String: JSONValue] = [:]
+        let preprocessCode = stages["preprocess"]?["code"]?.stringValue ?? ""
+        for input in config.data where config.stages[.preprocess]?.inputs.contains(input.name) ?? false {
+            switch input.source {
+            case .repository(let path): data[input.name] = .string(preprocessCode + "/" + path)
+            case .host(let path): data[input.name] = .string(path)
+            }
+        }
+        return [
+            "model": .string(model), "commit": latest["commit"] ?? .null, "build": latest["build"] ?? .null,
+            "stages": .object(stages), "data": .object(data), "approval": .string(config.approval.rawValue),
+            "gates": .array(config.gates.map { ["metric": .string($0.metric), "min": $0.min.map(JSONValue.double) ?? .null, "max": $0.max.map(JSONValue.double) ?? .null] }),
+        ]
+    }
+}
+
+/// `slipway:training.job`: one stage's job, through the step cache.
+struct Job: TaskResource {
+    let resources: TrainingResources
+
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        let input = request.input
+        guard let stage = input["Stage"]?.stringValue, let spec = input["Prepared"]?["stages"]?[stage] else {
+            throw StatesError("Job.Failed", "the model has no \(input["Stage"]?.stringValue ?? "?") stage")
+        }
+        var job = JobSpec(
+            kind: spec["kind"] == "training" ? .training : .processing, stage: stage,
+            codePath: spec["code"]?.stringValue ?? "", script: spec["script"]?.stringValue ?? "", python: spec["python"]?.stringValue ?? "",
+            resources: Resources(cpus: spec["cpus"]?.doubleValue ?? 1, memoryBytes: spec["memory"]?.intValue ?? (2 << 30),
+                                 timeoutSeconds: Int(spec["timeout"]?.intValue ?? 1800)))
+        job.arguments = spec["arguments"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        job.hyperparameters = (spec["hyperparameters"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.compactMap { k, v in v.stringValue.map { (k, $0) } }
+        job.outputs = spec["outputs"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        job.network = spec["network"] == true
+        for (name, path) in input["Inputs"]?.objectValue ?? [:] { if let path = path.stringValue { job.inputs[name] = path } }
+        if stage == "evaluate" { job.processingDestinations = Set(job.inputs.keys) }
+
+        let cache = StepCache(home: resources.home, registry: resources.registry)
+        let key = cache.key(for: job, artifact: spec["digest"]?.stringValue ?? "")
+        if let hit = cache.lookup(key) {
+            var result = hit
+            if case .object(var members) = result {
+                members["cache"] = .string("hit: \(stage), key \(key.prefix(12)), from execution \(hit["execution"]?.stringValue ?? "?")")
+                result = .object(members)
+            }
+            return result
+        }
+        let runner = JobRunner(folder: resources.home + "/jobs")
+        let id = "\(stage)-\(key.prefix(16))-\(UUID().uuidString.prefix(8))"
+        let result: JobResult
+        do {
+            result = try runner.run(job, id: id)
+        } catch let failure as JobFailure {
+            let attempt = Int(input["Attempt"]?.intValue ?? 0)
+            let allowed = Int(spec["retries"]?.intValue ?? 0)
+            if failure.error == "Job.Failed" && attempt < allowed {
+                throw StatesError("Job.Retryable", "attempt \(attempt + 1) of \(allowed + 1): \(failure.cause)")
+            }
+            throw StatesError(failure.error, failure.cause)
+        } catch {
+            throw StatesError("Job.Failed", "\(error)")
+        }
+        return try cache.store(key, result: result, stage: stage, execution: input["Execution"]?.stringValue ?? "")
+    }
+}
+
+/// `slipway:training.gates`: the config's gates against the evaluation report.
+struct Gates: TaskResource {
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        guard let folder = request.input["Evaluation"]?.stringValue,
+            let data = FileManager.default.contents(atPath: folder + "/evaluation.json"), let report = try? JSONValue(parsing: Array(data))
+        else {
+            throw StatesError("Job.Failed", "the evaluate stage wrote no readable /opt/ml/processing/evaluation/evaluation.json")
+        }
+        let gates = (request.input["Prepared"]?["gates"]?.arrayValue ?? []).compactMap { g -> Gate? in
+            g["metric"]?.stringValue.map { Gate(metric: $0, min: g["min"]?.doubleValue, max: g["max"]?.doubleValue) }
+        }
+        let verdict = GateVerdict.evaluate(gates, report: report)
+        return ["passed": .bool(verdict.passed), "reasons": .array(verdict.reasons.map { .string($0) }), "metrics": report]
+    }
+}
+
+/// `slipway:training.register`: a model version with its metrics and lineage.
+struct Register: TaskResource {
+    let resources: TrainingResources
+
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        let input = request.input
+        let prepared = input["Prepared"] ?? [:]
+        let verdict = input["Verdict"] ?? [:]
+        let passed = verdict["passed"] == true
+        let status: ModelVersions.Status = passed ? (prepared["approval"] == "auto" ? .approved : .pendingManualApproval) : .rejected
+        let lineage: [String: JSONValue] = [
+            "commit": prepared["commit"] ?? .null, "build": prepared["build"] ?? .null, "execution": input["Execution"] ?? .null,
+            "artifacts": .object((prepared["stages"]?.objectValue ?? [:]).mapValues { $0["digest"] ?? .null }),
+            "hyperparameters": prepared["stages"]?["train"]?["hyperparameters"] ?? [:],
+            "modelArchive": input["Jobs"]?["train"]?["modelArchive"] ?? .null,
+        ]
+        do {
+            let model = prepared["model"]?.stringValue ?? "?"
+            let number = try ModelVersions(registry: resources.registry).register(
+                model: model, status: status, metrics: verdict["metrics"] ?? [:], lineage: lineage,
+                reason: passed ? nil : verdict["reasons"]?.arrayValue?.compactMap(\.stringValue).joined(separator: "; "))
+            return ["model": .string(model), "version": .int(Int64(number)), "status": .string(status.rawValue), "reasons": verdict["reasons"] ?? []]
+        } catch {
+            throw StatesError("States.TaskFailed", "registering the version failed: \(error)")
+        }
+    }
+}
+
+/// `slipway:notify`: tells the model's `notify` targets (files and commands) what happened.
+struct Notify: TaskResource {
+    let resources: TrainingResources
+
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        let model = request.input["model"]?.stringValue ?? ""
+        let message = request.input.serialized()
+        let targets = ((try? resources.config(model: model))?.0.notify) ?? []
+        for target in targets {
+            switch target {
+            case .file(let path):
+                guard let handle = FileHandle(forWritingAtPath: path) ?? (FileManager.default.createFile(atPath: path, contents: nil) ? FileHandle(forWritingAtPath: path) : nil) else { continue }
+                handle.seekToEndOfFile()
+                handle.write(Data((message + "\n").utf8))
+                try? handle.close()
+            case .command(let command):
+                _ = try? Command.run("/bin/sh", ["-c", command], environment: ["SLIPWAY_NOTIFICATION": message], timeout: 30)
+            case .webhook:
+                continue  // not yet: see the issue notes
+            }
+        }
+        return ["notified": .int(Int64(targets.count))]
+    }
+}
