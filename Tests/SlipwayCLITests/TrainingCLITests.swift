@@ -1,0 +1,87 @@
+import Foundation
+import Registry
+import Testing
+
+/// Push, build, train, evaluate, gates, a version pending approval, approve: the whole
+/// training flow through the CLI, with real jobs in the sandbox.
+@Suite(.serialized) struct TrainingCLITests {
+    let shell = Shell()
+
+    func train() throws -> JSONValue {
+        let result = try shell.run("\"$SLIPWAY\" train demand --wait --json")
+        #expect(result.status == 0 || result.status == 1, "\(result.stderr)")
+        return try JSONValue(parsing: result.stdout)
+    }
+
+    /// What each job step said about the cache, in order.
+    func cacheNotes(_ outcome: JSONValue) -> [String] {
+        (outcome["history"]?.arrayValue ?? []).compactMap { event in
+            guard event["type"] == "TaskSucceeded", event["taskSucceededEventDetails"]?["resource"] == "slipway:training.job",
+                let output = event["taskSucceededEventDetails"]?["output"]?.stringValue
+            else { return nil }
+            return (try? JSONValue(parsing: output))?["cache"]?.stringValue
+        }
+    }
+
+    @Test func aPushedModelTrainsToAVersionAwaitingApprovalAndCachesUnchangedSteps() throws {
+        try shell.modelRepository()
+        #expect(try shell.run("cd work && git push -q origin main && \"$SLIPWAY\" agent --once").status == 0)
+
+        let first = try train()
+        #expect(first["status"] == "SUCCEEDED", "\(first["error"] ?? "") \(first["cause"] ?? "")")
+        #expect(first["output"]?["version"] == 1)
+        #expect(first["output"]?["status"] == "PendingManualApproval")
+        #expect(cacheNotes(first) == ["miss", "miss", "miss"])
+        let versions = try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list demand --json").stdout)
+        let version = try #require(versions.arrayValue?.first)
+        let mse = try #require(version["metrics"]?["regression_metrics"]?["mse"]?["value"]?.doubleValue)
+        #expect(mse > 1 && mse < 25)
+        #expect(version["commit"]?.stringValue?.count == 40)
+        #expect(version["execution"]?.stringValue?.contains("training") == true)
+        #expect(version["artifacts"]?["train"]?.stringValue?.count == 64)
+
+        // Nothing changed: every job is a cache hit that names the execution it reuses.
+        let second = try train()
+        let notes = cacheNotes(second)
+        #expect(notes.count == 3 && notes.allSatisfy { $0.hasPrefix("hit: ") && $0.contains("from execution") }, "\(notes)")
+
+        // Only train.py changed: preprocess is reused, train and evaluate run again.
+        #expect(try shell.run("cd work && echo '# tuned' >> train.py && git commit -qam tune && git push -q origin main && \"$SLIPWAY\" agent --once").status == 0)
+        let third = try train()
+        let changed = cacheNotes(third)
+        #expect(changed.count == 3 && changed[0].hasPrefix("hit: preprocess") && changed[1] == "miss" && changed[2] == "miss", "\(changed)")
+
+        #expect(try shell.run("\"$SLIPWAY\" approve demand 1 --note 'looks right'").status == 0)
+        #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions show demand 1 --json").stdout)["status"] == "Approved")
+    }
+
+    @Test func gatesThatFailRegisterARejectedVersionWithTheReason() throws {
+        try shell.modelRepository()
+        let setup = try shell.run("""
+            cd work && sed -i 's/{metric: regression_metrics.mse.value, max: 25}/{metric: regression_metrics.mse.value, max: 0.5}/' slipway.yaml
+            git commit -qam 'a gate no model can pass' && git push -q origin main && "$SLIPWAY" agent --once
+            """)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        let outcome = try train()
+        #expect(outcome["status"] == "SUCCEEDED")
+        #expect(outcome["output"]?["status"] == "Rejected")
+        let version = try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions show demand 1 --json").stdout)
+        #expect(version["statusReason"]?.stringValue?.contains("regression_metrics.mse.value") == true)
+        #expect(version["statusReason"]?.stringValue?.contains("above the maximum 0.5") == true)
+    }
+
+    @Test func aFailingScriptFailsTheExecutionWithItsLastLines() throws {
+        try shell.modelRepository()
+        let setup = try shell.run("""
+            cd work && printf 'import sys\\nprint("reading the training set")\\nsys.exit(7)\\n' > train.py
+            sed -i 's/retry: {attempts: 1, interval: 5s}/retry: {attempts: 0}/' slipway.yaml
+            git commit -qam 'broken training' && git push -q origin main && "$SLIPWAY" agent --once
+            """)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        let outcome = try train()
+        #expect(outcome["status"] == "FAILED")
+        #expect(outcome["error"] == "Job.Failed")
+        #expect(outcome["cause"]?.stringValue?.contains("exited with status 7") == true)
+        #expect(outcome["cause"]?.stringValue?.contains("reading the training set") == true)
+    }
+}
