@@ -80,7 +80,11 @@ extension ModelConfig {
             deploy: decodeDeploy(top["deploy"], reader: &reader),
             notify: decodeNotify(top["notify"], reader: &reader),
             buildSteps: decodeBuild(top["build"], stages: stages, reader: &reader), lines: reader.lines)
-        return config
+        var result = config
+        if let train = top["build"]?.mapping?["train"] {
+            result.trainAfterBuild = reader.bool(train, at: "build.train") ?? true
+        }
+        return result
     }
 
     static func isValidName(_ name: String) -> Bool {
@@ -248,7 +252,7 @@ extension ModelConfig {
     }
 
     private static func decodeBuild(_ node: Node?, stages: [StageKind: Stage], reader: inout ConfigReader) -> [BuildStep] {
-        guard let fields = reader.mapping(node, at: "build", known: ["steps"]), let steps = fields["steps"] else { return [] }
+        guard let fields = reader.mapping(node, at: "build", known: ["steps", "train"]), let steps = fields["steps"] else { return [] }
         guard case .sequence(let sequence) = steps else {
             reader.report("build.steps", steps, "expected a list of {name, stage, run}")
             return []

@@ -41,6 +41,8 @@ package struct ModelConfig: Sendable, Equatable {
     package var notify: [NotifyTarget]
     /// Commands run in a stage's environment at build time (a failure fails the build).
     package var buildSteps: [BuildStep]
+    /// Whether a successful build starts the training pipeline (`build.train`, default true).
+    package var trainAfterBuild: Bool = true
     /// The line of each path-valued key (`stages.train.script`), for later messages.
     package var lines: [String: Int] = [:]
 }

@@ -32,7 +32,7 @@ package struct TrainingResources: Sendable {
     }
 
     /// The model's config at the commit of its latest successful build.
-    func config(model: String) throws(StatesError) -> (ModelConfig, [String: JSONValue]) {
+    package func config(model: String) throws(StatesError) -> (ModelConfig, [String: JSONValue]) {
         do {
             guard let item = try registry.get(BuildTables.models, ItemKey(model)), case .object(let latest)? = item.attributes["latest"],
                 let commit = latest["commit"]?.stringValue, let path = item.attributes["repositoryPath"]?.stringValue

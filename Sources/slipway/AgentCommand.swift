@@ -1,31 +1,36 @@
 import ArgumentParser
 import ArtifactBuilder
 import Foundation
+import Pipelines
 import Synchronization
 
 /// Set by SIGTERM and SIGINT; the agent stops after the build in progress.
 let stopRequested = Atomic<Bool>(false)
 
 /// `slipway agent [--once]` and `slipway agent install-service`.
-struct AgentCommand: ParsableCommand {
+struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "Run the agent: build what the hook queued and what the watcher notices, until SIGTERM.",
         subcommands: [Run.self, InstallService.self], defaultSubcommand: Run.self)
 
-    struct Run: ParsableCommand {
+    struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the agent (the default).")
         @Flag(help: "Process what is pending, then exit (for tests and cron).") var once = false
         @Option(help: "Seconds between scans of the watched repositories.") var interval: Double = 2
         @OptionGroup var home: HomeOption
 
-        func run() throws {
+        func run() async throws {
             let registry = try home.registry()
             let log: @Sendable (String) -> Void = { line in
                 let stamp = ISO8601DateFormatter().string(from: Date())
                 FileHandle.standardOutput.write(Data("\(stamp) \(line)\n".utf8))
             }
-            let builder = try Builder(home: home.absolutePath, registry: registry, environments: home.environments) { event in log(event.description) }
+            let training = AutoTraining()
+            let builder = try Builder(home: home.absolutePath, registry: registry, environments: home.environments, listener: training) { event in
+                log(event.description)
+            }
+            let resources = TrainingResources(home: home.absolutePath, registry: registry)
             let agent: BuildAgent
             do {
                 agent = try BuildAgent(home: home.absolutePath, registry: registry, builder: builder, log: log)
@@ -34,6 +39,11 @@ struct AgentCommand: ParsableCommand {
             }
             if once {
                 let builds = try agent.runOnce()
+                // --once finishes the training executions its builds start before it exits.
+                for model in training.take(resources: resources) {
+                    let outcome = try await TrainCommand.trainNow(model: model, home: home, resources: resources)
+                    log("training \(model): \(outcome.status)\(outcome.output.map { " \($0.serialized())" } ?? "")\(outcome.error.map { " \($0)" } ?? "")")
+                }
                 log("done: \(builds.count) build\(builds.count == 1 ? "" : "s")")
                 return
             }
@@ -46,7 +56,13 @@ struct AgentCommand: ParsableCommand {
             }
             sigprocmask(SIG_UNBLOCK, &signals, nil)
             log("agent running for \(home.absolutePath) (pid \(getpid()))")
-            try agent.run(interval: interval) { stopRequested.load(ordering: .relaxed) }
+            try agent.run(interval: interval) {
+                // Builds that succeeded start their training in the background.
+                for model in training.take(resources: resources) {
+                    if let name = try? TrainCommand.startInBackground(model: model, home: home) { log("training \(model): started \(name)") }
+                }
+                return stopRequested.load(ordering: .relaxed)
+            }
             log("agent stopped")
         }
     }

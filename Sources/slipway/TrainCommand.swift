@@ -15,26 +15,48 @@ struct TrainCommand: AsyncParsableCommand {
     @OptionGroup var home: HomeOption
 
     func run() async throws {
-        let registry = try home.registry()
-        let store = ExecutionStore(folder: home.absolutePath + "/executions")
-        let name = "training-\(model)-\(Int(Date().timeIntervalSince1970))-\(UUID().uuidString.prefix(6).lowercased())"
-        let stored = try store.create(name: name, definition: try TrainingResources.definition(), input: ["model": .string(model)],
-                                      stateMachineName: "training")
         guard wait else {
-            // A process of its own (a new session), so it outlives this command.
-            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-            let runner = Process()
-            runner.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-            runner.arguments = [executable, "executions", "resume", name, "--home", home.absolutePath]
-            runner.standardInput = FileHandle.nullDevice
-            runner.standardOutput = FileHandle.nullDevice
-            runner.standardError = FileHandle.nullDevice
-            do { try runner.run() } catch {
-                throw CommandFailure(message: "cannot start the execution: \(error)", status: ExitStatus.failure)
-            }
+            let name = try Self.startInBackground(model: model, home: home)
             print(json ? JSONValue.object(["execution": .string(name)]).serialized() : "started \(name); follow it with `slipway executions describe \(name)`")
             return
         }
+        let registry = try home.registry()
+        let store = ExecutionStore(folder: home.absolutePath + "/executions")
+        let stored = try Self.create(model: model, store: store)
         try await ExecutionsCommand.finish(stored, in: store, json: json, resources: TrainingResources(home: home.absolutePath, registry: registry).all)
+    }
+
+    static func create(model: String, store: ExecutionStore) throws -> ExecutionStore.Stored {
+        let name = "training-\(model)-\(Int(Date().timeIntervalSince1970))-\(UUID().uuidString.prefix(6).lowercased())"
+        return try store.create(name: name, definition: try TrainingResources.definition(), input: ["model": .string(model)],
+                                stateMachineName: "training")
+    }
+
+    /// Creates a training execution and runs it to its end in this process.
+    static func trainNow(model: String, home: HomeOption, resources: TrainingResources) async throws -> ExecutionOutcome {
+        let store = ExecutionStore(folder: home.absolutePath + "/executions")
+        let stored = try create(model: model, store: store)
+        guard let lock = store.lock(stored) else { throw CommandFailure(message: "execution '\(stored.name)' is locked", status: ExitStatus.failure) }
+        defer { withExtendedLifetime(lock) {} }
+        let engine = Engine(resources: resources.all, tokens: FileTaskTokens(folder: home.absolutePath + "/tasks"),
+                            stopRequested: { store.stopRequested(stored.name) })
+        return await engine.run(stored.machine, input: stored.input, name: stored.name, stateMachineName: "training", journal: stored.journal)
+    }
+
+    /// Creates a training execution and runs it in a process of its own (a new session, so
+    /// it outlives this one); returns its name.
+    static func startInBackground(model: String, home: HomeOption) throws -> String {
+        let stored = try create(model: model, store: ExecutionStore(folder: home.absolutePath + "/executions"))
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let runner = Process()
+        runner.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        runner.arguments = [executable, "executions", "resume", stored.name, "--home", home.absolutePath]
+        runner.standardInput = FileHandle.nullDevice
+        runner.standardOutput = FileHandle.nullDevice
+        runner.standardError = FileHandle.nullDevice
+        do { try runner.run() } catch {
+            throw CommandFailure(message: "cannot start the execution: \(error)", status: ExitStatus.failure)
+        }
+        return stored.name
     }
 }

@@ -25,7 +25,9 @@ import Testing
 
     @Test func aPushedModelTrainsToAVersionAwaitingApprovalAndCachesUnchangedSteps() throws {
         try shell.modelRepository()
-        #expect(try shell.run("cd work && git push -q origin main && \"$SLIPWAY\" agent --once").status == 0)
+        // Training only by hand here, so that each run below is the one the test starts.
+        let push = "sed -i 's/^build:$/build:\\n  train: false/' slipway.yaml && git commit -qam 'train by hand' && git push -q origin main"
+        #expect(try shell.run("cd work && \(push) && \"$SLIPWAY\" agent --once").status == 0)
 
         let first = try train()
         #expect(first["status"] == "SUCCEEDED", "\(first["error"] ?? "") \(first["cause"] ?? "")")
@@ -83,5 +85,21 @@ import Testing
         #expect(outcome["error"] == "Job.Failed")
         #expect(outcome["cause"]?.stringValue?.contains("exited with status 7") == true)
         #expect(outcome["cause"]?.stringValue?.contains("reading the training set") == true)
+    }
+
+    @Test func aSuccessfulBuildStartsTrainingUnlessTheConfigSaysNot() throws {
+        try shell.modelRepository()
+        let agent = try shell.run("cd work && git push -q origin main && \"$SLIPWAY\" agent --once")
+        #expect(agent.status == 0, "\(agent.stderr)")
+        #expect(agent.stdout.contains("training demand: SUCCEEDED"), "\(agent.stdout)")
+        #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue?.count == 1)
+
+        let off = try shell.run("""
+            cd work && sed -i 's/^build:$/build:\\n  train: false/' slipway.yaml && git commit -qam 'no training on push' && git push -q origin main
+            "$SLIPWAY" agent --once
+            """)
+        #expect(off.status == 0, "\(off.stderr)")
+        #expect(!off.stdout.contains("training demand"), "\(off.stdout)")
+        #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue?.count == 1)
     }
 }
