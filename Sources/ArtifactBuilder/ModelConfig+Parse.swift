@@ -133,7 +133,7 @@ extension ModelConfig {
 
     private static func decodeStage(_ kind: StageKind, _ node: Node, reader: inout ConfigReader) -> Stage? {
         let path = "stages.\(kind.rawValue)"
-        var known = ["script", "include", "arguments", "resources", "network", "retry"]
+        var known = ["script", "include", "arguments", "resources", "network", "retry", "cache"]
         switch kind {
         case .preprocess: known += ["inputs", "outputs"]
         case .train: known += ["hyperparameters"]
@@ -149,7 +149,7 @@ extension ModelConfig {
             inputs: reader.strings(fields["inputs"], at: path + ".inputs") ?? [],
             outputs: reader.strings(fields["outputs"], at: path + ".outputs") ?? [],
             resources: Resources(), network: reader.bool(fields["network"], at: path + ".network") ?? false,
-            retry: RetryPolicy())
+            retry: RetryPolicy(), cache: reader.bool(fields["cache"], at: path + ".cache") ?? true)
         if kind == .preprocess && stage.outputs.isEmpty { stage.outputs = ["train", "test"] }
         for (index, output) in stage.outputs.enumerated() where !isValidName(output) {
             reader.report("\(path).outputs[\(index)]", fields["outputs"], "invalid output name '\(output)'",

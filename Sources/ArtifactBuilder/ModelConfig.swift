@@ -89,12 +89,14 @@ package struct Stage: Sendable, Equatable {
     /// Whether the job may use the network.
     package var network: Bool
     package var retry: RetryPolicy
+    /// Whether the training pipeline may reuse this stage's earlier outputs (`cache`, default true).
+    package var cache: Bool = true
 
     package static func == (a: Stage, b: Stage) -> Bool {
         a.kind == b.kind && a.script == b.script && a.include == b.include && a.arguments == b.arguments
             && a.hyperparameters.map(\.0) == b.hyperparameters.map(\.0) && a.hyperparameters.map(\.1) == b.hyperparameters.map(\.1)
             && a.inputs == b.inputs && a.outputs == b.outputs && a.resources == b.resources && a.network == b.network
-            && a.retry == b.retry
+            && a.retry == b.retry && a.cache == b.cache
     }
 }
 

@@ -40,8 +40,10 @@ struct StepCache {
                 try FileManager.default.moveItem(atPath: path, toPath: folder + "/" + name)
                 outputs[name] = .string(folder + "/" + name)
             }
+            let log = folder + "/output.log"
+            try? FileManager.default.copyItem(atPath: (result.folder as NSString).deletingLastPathComponent + "/output.log", toPath: log)
             var record: [String: JSONValue] = [
-                "stage": .string(stage), "execution": .string(execution), "outputs": .object(outputs), "cache": "miss",
+                "stage": .string(stage), "execution": .string(execution), "outputs": .object(outputs), "cache": "miss", "log": .string(log),
                 "createdAt": .double(Date().timeIntervalSince1970),
             ]
             if let archive = result.modelArchive {

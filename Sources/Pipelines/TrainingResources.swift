@@ -72,7 +72,7 @@ struct Prepare: TaskResource {
                 "outputs": .array((kind == .evaluate ? ["evaluation"] : stage.outputs).map { .string($0) }),
                 "cpus": .double(stage.resources.cpus), "memory": .int(stage.resources.memoryBytes),
                 "timeout": .int(Int64(stage.resources.timeoutSeconds)), "network": .bool(stage.network),
-                "retries": .int(Int64(stage.retry.attempts)),
+                "retries": .int(Int64(stage.retry.attempts)), "cache": .bool(stage.cache),
             ]
         }
         var data: [String: JSONValue] = [:]
@@ -114,7 +114,7 @@ struct Job: TaskResource {
 
         let cache = StepCache(home: resources.home, registry: resources.registry)
         let key = cache.key(for: job, artifact: spec["digest"]?.stringValue ?? "")
-        if let hit = cache.lookup(key) {
+        if spec["cache"] != false, let hit = cache.lookup(key) {
             var result = hit
             if case .object(var members) = result {
                 members["cache"] = .string("hit: \(stage), key \(key.prefix(12)), from execution \(hit["execution"]?.stringValue ?? "?")")

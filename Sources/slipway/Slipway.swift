@@ -11,7 +11,7 @@ struct Slipway: AsyncParsableCommand {
             """,
         subcommands: [
             ModelCommand.self, RepoCommand.self, HookCommand.self, BuildCommand.self, BuildsCommand.self,
-            ArtifactsCommand.self, AgentCommand.self, StatesCommand.self, ExecutionsCommand.self, TasksCommand.self, TrainCommand.self, VersionsCommand.self, ApproveCommand.self,
+            ArtifactsCommand.self, AgentCommand.self, StatesCommand.self, ExecutionsCommand.self, TasksCommand.self, TrainCommand.self, LogsCommand.self, VersionsCommand.self, ApproveCommand.self,
             RejectCommand.self, RegistryCommand.self, DemoCommand.self,
         ]
     )

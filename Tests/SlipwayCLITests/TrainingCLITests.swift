@@ -53,6 +53,18 @@ import Testing
         let changed = cacheNotes(third)
         #expect(changed.count == 3 && changed[0].hasPrefix("hit: preprocess") && changed[1] == "miss" && changed[2] == "miss", "\(changed)")
 
+        let execution = try #require(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions show demand 3 --json").stdout)["execution"]?.stringValue)
+        let name = String(execution.split(separator: ":").last ?? "")
+        let logs = try shell.run("\"$SLIPWAY\" logs \(name) --state Preprocess")
+        #expect(logs.stdout.contains("train rows: 390, test rows: 130"), "\(logs.stdout)")
+        #expect(logs.stdout.contains("(hit: preprocess"))
+        #expect(!logs.stdout.contains("coefficients"))
+        #expect(try shell.run("\"$SLIPWAY\" logs \(name) --state Train").stdout.contains("coefficients:"))
+
+        // A stage that asks for no caching always runs.
+        #expect(try shell.run("cd work && sed -i 's/    script: preprocess.py/    script: preprocess.py\\n    cache: false/' slipway.yaml && git commit -qam nocache && git push -q origin main && \"$SLIPWAY\" agent --once").status == 0)
+        #expect(cacheNotes(try train()).first == "miss")
+
         #expect(try shell.run("\"$SLIPWAY\" approve demand 1 --note 'looks right'").status == 0)
         #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions show demand 1 --json").stdout)["status"] == "Approved")
     }
