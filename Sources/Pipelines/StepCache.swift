@@ -54,6 +54,8 @@ struct StepCache {
                 record["modelDigest"] = .string(try Digest.ofHostPath(folder + "/model/model.tar.gz"))
             }
             try registry.put(Self.table, ItemKey(key), record)
+            // The outputs and the log are kept; the rest of the job's scratch folder is not.
+            try? FileManager.default.removeItem(atPath: (result.folder as NSString).deletingLastPathComponent)
             return .object(record)
         } catch let error as StatesError {
             throw error
