@@ -83,8 +83,12 @@ struct Prepare: TaskResource {
             case .host(let path): data[input.name] = .string(path)
             }
         }
+        // The build record holds the content digests of the data the build saw.
+        let dataDigests = latest["build"]?.stringValue.flatMap(BuildTables.parse(buildID:)).flatMap { build in
+            try? resources.registry.get(BuildTables.builds, ItemKey(build.model, BuildTables.sortKey(build.number)))?.attributes["data"]
+        } ?? .null
         return [
-            "model": .string(model), "commit": latest["commit"] ?? .null, "build": latest["build"] ?? .null,
+            "model": .string(model), "commit": latest["commit"] ?? .null, "build": latest["build"] ?? .null, "dataDigests": dataDigests,
             "stages": .object(stages), "data": .object(data), "approval": .string(config.approval.rawValue),
             "gates": .array(config.gates.map { ["metric": .string($0.metric), "min": $0.min.map(JSONValue.double) ?? .null, "max": $0.max.map(JSONValue.double) ?? .null] }),
         ]
@@ -171,6 +175,7 @@ struct Register: TaskResource {
             "commit": prepared["commit"] ?? .null, "build": prepared["build"] ?? .null, "execution": input["Execution"] ?? .null,
             "artifacts": .object((prepared["stages"]?.objectValue ?? [:]).mapValues { $0["digest"] ?? .null }),
             "hyperparameters": prepared["stages"]?["train"]?["hyperparameters"] ?? [:],
+            "data": prepared["dataDigests"] ?? .null,
             "modelArchive": input["Jobs"]?["train"]?["modelArchive"] ?? .null,
         ]
         do {

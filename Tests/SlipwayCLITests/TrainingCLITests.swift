@@ -41,6 +41,8 @@ import Testing
         #expect(version["commit"]?.stringValue?.count == 40)
         #expect(version["execution"]?.stringValue?.contains("training") == true)
         #expect(version["artifacts"]?["train"]?.stringValue?.count == 64)
+        #expect(version["data"]?["sales"]?["digest"]?.stringValue?.count == 64)
+        #expect(version["hyperparameters"] == ["ridge": "0.01"])
 
         // Nothing changed: every job is a cache hit that names the execution it reuses.
         let second = try train()
