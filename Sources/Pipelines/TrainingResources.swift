@@ -32,13 +32,22 @@ package struct TrainingResources: Sendable {
     }
 
     /// The model's config at the commit of its latest successful build.
-    package func config(model: String) throws(StatesError) -> (ModelConfig, [String: JSONValue]) {
+    /// With `commit` (a sha or a prefix of one), the newest successful build of that commit.
+    package func config(model: String, commit wanted: String? = nil) throws(StatesError) -> (ModelConfig, [String: JSONValue]) {
         do {
-            guard let item = try registry.get(BuildTables.models, ItemKey(model)), case .object(let latest)? = item.attributes["latest"],
-                let commit = latest["commit"]?.stringValue, let path = item.attributes["repositoryPath"]?.stringValue
+            guard let item = try registry.get(BuildTables.models, ItemKey(model)), case .object(var latest)? = item.attributes["latest"],
+                let path = item.attributes["repositoryPath"]?.stringValue
             else {
                 throw StatesError("Model.NotBuilt", "model '\(model)' has no successful build; push its repository or run `slipway build \(model)`")
             }
+            if let wanted {
+                let builds = try registry.query(BuildTables.builds, partition: model, descending: true).items.map(\.attributes)
+                guard let build = builds.first(where: { $0["status"] == "succeeded" && ($0["commit"]?.stringValue ?? "").hasPrefix(wanted) }) else {
+                    throw StatesError("Model.NotBuilt", "model '\(model)' has no successful build of commit '\(wanted)'; run `slipway build \(model) --commit \(wanted)`")
+                }
+                latest = ["build": build["id"] ?? .null, "commit": build["commit"] ?? .null, "stages": build["artifacts"] ?? [:]]
+            }
+            guard let commit = latest["commit"]?.stringValue else { throw StatesError("Model.NotBuilt", "model '\(model)' has no built commit") }
             let repository = try GitRepository(path: path)
             guard let bytes = try repository.contents(of: ModelConfig.fileName, at: ObjectID(hex: commit)) else {
                 throw StatesError("Model.NotBuilt", "no \(ModelConfig.fileName) at \(commit.prefix(7))")
@@ -58,7 +67,7 @@ struct Prepare: TaskResource {
 
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
         guard let model = request.input["model"]?.stringValue else { throw StatesError("States.Runtime", "the input needs \"model\"") }
-        let (config, latest) = try resources.config(model: model)
+        let (config, latest) = try resources.config(model: model, commit: request.input["request"]?["commit"]?.stringValue)
         var stages: [String: JSONValue] = [:]
         for (kind, stage) in config.stages where kind != .serve {
             guard let artifact = latest["stages"]?[kind.rawValue], let path = artifact["path"]?.stringValue else { continue }

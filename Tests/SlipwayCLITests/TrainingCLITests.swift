@@ -67,6 +67,15 @@ import Testing
         #expect(try shell.run("cd work && sed -i 's/    script: preprocess.py/    script: preprocess.py\\n    cache: false/' slipway.yaml && git commit -qam nocache && git push -q origin main && \"$SLIPWAY\" agent --once").status == 0)
         #expect(cacheNotes(try train()).first == "miss")
 
+        // An older built commit trains too: its preprocess, train and evaluate are all cache hits.
+        let firstCommit = try #require(version["commit"]?.stringValue)
+        let older = try shell.run("\"$SLIPWAY\" train demand --commit \(firstCommit.prefix(10)) --wait --json")
+        let olderOutcome = try JSONValue(parsing: older.stdout)
+        #expect(olderOutcome["status"] == "SUCCEEDED")
+        #expect(cacheNotes(olderOutcome).allSatisfy { $0.hasPrefix("hit: ") })
+        let unbuilt = try JSONValue(parsing: try shell.run("\"$SLIPWAY\" train demand --commit 0000000 --wait --json").stdout)
+        #expect(unbuilt["error"] == "Model.NotBuilt")
+
         #expect(try shell.run("\"$SLIPWAY\" approve demand 1 --note 'looks right'").status == 0)
         #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions show demand 1 --json").stdout)["status"] == "Approved")
     }
