@@ -3,8 +3,9 @@ import Foundation
 import Registry
 import StatesLanguage
 
-/// Reuses a job's outputs when nothing it depends on changed: the stage's artifact, the
-/// content of its inputs, its arguments and hyperparameters. Outputs live under
+/// Reuses a job's outputs when nothing it depends on changed: the stage's artifact, its
+/// inputs (data by content, an earlier job's outputs by that job's key), its arguments and
+/// hyperparameters. Outputs live under
 /// `HOME/outputs/KEY` (addressed by that key) and the registry table `job-cache` says
 /// which execution made them.
 struct StepCache {
@@ -16,8 +17,13 @@ struct StepCache {
         var lines = ["slipway-job 1", "stage \(job.stage)", "artifact \(artifact)", "kind \(job.kind.rawValue)"]
         lines += job.arguments.map { "argument \($0)" }
         lines += job.hyperparameters.map { "hyperparameter \($0.0)=\($0.1)" }
+        let outputs = home + "/outputs/"
         for (name, path) in job.inputs.sorted(by: { $0.key < $1.key }) {
-            lines.append("input \(name) \((try? Digest.ofHostPath(path)) ?? "missing")")
+            // An earlier job's output stands for that job's key (its whole lineage), as in
+            // SageMaker Pipelines: a step whose upstream step ran again runs again, even if
+            // the bytes happen to match. Data from elsewhere is digested by content.
+            let identity = path.hasPrefix(outputs) ? "job \(path.dropFirst(outputs.count))" : ((try? Digest.ofHostPath(path)) ?? "missing")
+            lines.append("input \(name) \(identity)")
         }
         return Digest.sha256(lines: lines)
     }
