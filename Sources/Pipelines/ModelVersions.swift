@@ -53,8 +53,20 @@ package struct ModelVersions: Sendable {
         attributes["metrics"] = metrics
         attributes["createdAt"] = .double(Date().timeIntervalSince1970)
         if let reason { attributes["statusReason"] = .string(reason) }
-        try registry.put(Self.table, key(model, number), attributes, condition: .absent)
+        try registry.transact([.put(table: Self.table, key: key(model, number), attributes: attributes, condition: .absent)]
+            + (status == .approved ? [approvedEvent(model, number)] : []))
         return number
+    }
+
+    /// The table of decisions the deployment pipeline starts from (`version-events/MODEL/ID`).
+    package static let events = "version-events"
+
+    /// A `VersionApproved` event, written in the same transaction as the approval.
+    private func approvedEvent(_ model: String, _ number: Int) -> TransactionWrite {
+        let id = String(format: "%017.6f", Date().timeIntervalSince1970) + "-\(number)"
+        return .put(table: Self.events, key: ItemKey(model, id),
+                    attributes: ["type": "VersionApproved", "model": .string(model), "version": .int(Int64(number)),
+                                 "at": .double(Date().timeIntervalSince1970)], condition: .absent)
     }
 
     /// Every version of a model, oldest first.
@@ -83,7 +95,8 @@ package struct ModelVersions: Sendable {
         attributes["decidedAt"] = .double(Date().timeIntervalSince1970)
         attributes["decidedBy"] = .string(who)
         if let note { attributes["statusReason"] = .string(note) }
-        try registry.put(Self.table, item.key, attributes, condition: .version(item.version))
+        try registry.transact([.put(table: Self.table, key: item.key, attributes: attributes, condition: .version(item.version))]
+            + (status == .approved ? [approvedEvent(model, number)] : []))
         return attributes
     }
 

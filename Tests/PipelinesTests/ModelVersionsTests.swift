@@ -33,5 +33,9 @@ import Testing
         #expect(throws: VersionError.self) { try versions.decide("demand", 1, .rejected, note: nil, by: "bob") }
         #expect(throws: VersionError.self) { try versions.decide("demand", 2, .approved, note: nil, by: "bob") }
         #expect(throws: VersionError.self) { try versions.decide("demand", 9, .approved, note: nil, by: "bob") }
+        // Approvals (by hand or automatic) leave an event for the deployment pipeline.
+        let events = try versions.registry.scan(ModelVersions.events).items.map(\.attributes)
+        #expect(events.map { "\($0["model"]?.stringValue ?? "")-\($0["version"]?.intValue ?? 0)" }.sorted() == ["demand-1", "elasticity-1"])
+        #expect(events.allSatisfy { $0["type"] == "VersionApproved" })
     }
 }
