@@ -10,9 +10,10 @@ struct ExecutionsCommand: AsyncParsableCommand {
         commandName: "executions", abstract: "State machine executions kept in the home.",
         subcommands: [List.self, Describe.self, History.self, Resume.self, Stop.self, Redrive.self])
 
-    /// Runs (or resumes) a stored execution to its end and prints the outcome; exit 1 unless it succeeded.
-    static func finish(_ stored: ExecutionStore.Stored, in store: ExecutionStore, json: Bool,
-                       resources: [String: any TaskResource] = BuiltInResources.all) async throws {
+    /// Runs (or resumes) a stored execution to its end, holding its lock, with the home's
+    /// task tokens and stop requests.
+    static func execute(_ stored: ExecutionStore.Stored, in store: ExecutionStore,
+                        resources: [String: any TaskResource]) async throws -> ExecutionOutcome {
         guard let lock = store.lock(stored) else {
             throw CommandFailure(message: "execution '\(stored.name)' is being run by another process", status: ExitStatus.failure)
         }
@@ -20,8 +21,14 @@ struct ExecutionsCommand: AsyncParsableCommand {
         let name = stored.name
         let tokens = FileTaskTokens(folder: (store.folder as NSString).deletingLastPathComponent + "/tasks")
         let engine = Engine(resources: resources, tokens: tokens, stopRequested: { store.stopRequested(name) })
-        let outcome = await engine.run(stored.machine, input: stored.input, name: stored.name,
-                                       stateMachineName: stored.stateMachineName, journal: stored.journal)
+        return await engine.run(stored.machine, input: stored.input, name: stored.name,
+                                stateMachineName: stored.stateMachineName, journal: stored.journal)
+    }
+
+    /// Runs (or resumes) a stored execution to its end and prints the outcome; exit 1 unless it succeeded.
+    static func finish(_ stored: ExecutionStore.Stored, in store: ExecutionStore, json: Bool,
+                       resources: [String: any TaskResource]) async throws {
+        let outcome = try await execute(stored, in: store, resources: resources)
         if json {
             print(outcome.json.serialized())
         } else {

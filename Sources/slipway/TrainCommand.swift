@@ -37,12 +37,7 @@ struct TrainCommand: AsyncParsableCommand {
     /// Creates a training execution and runs it to its end in this process.
     static func trainNow(model: String, home: HomeOption, resources: TrainingResources) async throws -> ExecutionOutcome {
         let store = ExecutionStore(folder: home.absolutePath + "/executions")
-        let stored = try create(model: model, store: store)
-        guard let lock = store.lock(stored) else { throw CommandFailure(message: "execution '\(stored.name)' is locked", status: ExitStatus.failure) }
-        defer { withExtendedLifetime(lock) {} }
-        let engine = Engine(resources: resources.all, tokens: FileTaskTokens(folder: home.absolutePath + "/tasks"),
-                            stopRequested: { store.stopRequested(stored.name) })
-        return await engine.run(stored.machine, input: stored.input, name: stored.name, stateMachineName: "training", journal: stored.journal)
+        return try await ExecutionsCommand.execute(try create(model: model, store: store), in: store, resources: resources.all)
     }
 
     /// Creates a training execution and runs it in a process of its own (a new session, so
