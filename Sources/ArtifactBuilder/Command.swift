@@ -19,11 +19,14 @@ package struct CommandResult: Sendable {
 package enum Command {
     /// Runs `executable` with `arguments` in `directory`, adding `environment` to this
     /// process's environment; standard output and error are captured together. After
-    /// `timeout` seconds the whole process group is killed.
+    /// `timeout` seconds the whole process group is killed. With `outputFile`, the output
+    /// is also written there as it arrives, so that another process can follow it.
     package static func run(
         _ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
-        timeout: Double? = nil
+        timeout: Double? = nil, outputFile: String? = nil
     ) throws -> CommandResult {
+        let live = outputFile.map { Glibc.open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } ?? -1
+        defer { if live >= 0 { close(live) } }
         var pipe: [Int32] = [0, 0]
         guard Glibc.pipe(&pipe) == 0 else { throw BuildFailure("pipe failed: \(String(cString: strerror(errno)))") }
         for fd in pipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -76,7 +79,11 @@ package enum Command {
             let ready = poll(&descriptor, 1, wait)
             if ready > 0 {
                 let n = read(pipe[0], &buffer, buffer.count)
-                if n > 0 { output.append(contentsOf: buffer[0..<n]); continue }
+                if n > 0 {
+                    output.append(contentsOf: buffer[0..<n])
+                    if live >= 0 { _ = buffer.withUnsafeBytes { write(live, $0.baseAddress, n) } }
+                    continue
+                }
                 if n == 0 { break }
                 if errno == EINTR { continue }
                 break

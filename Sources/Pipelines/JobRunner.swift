@@ -64,13 +64,16 @@ package struct JobFailure: Error, Sendable, CustomStringConvertible {
 /// artifact read-only at `/opt/ml/code`, inputs read-only, a fresh writable `/opt/ml`, the
 /// rest of the machine read-only, no network unless the stage asks. The stage's limits
 /// hold: the timeout kills the whole process group, memory is an address-space limit (a
-/// script past it fails with "out of memory: limit ..."), and `cpus` sets the thread
-/// counts numeric libraries use.
+/// script past it fails with "out of memory: limit ..."), and `cpus` pins the job to that
+/// many CPUs (`taskset`, rounded up) and sets the thread counts numeric libraries use.
 package struct JobRunner: Sendable {
     /// Where job work folders go (`HOME/jobs`).
     package let folder: String
 
     package init(folder: String) { self.folder = folder }
+
+    /// The work folder's name of an execution's job for `stage` (its output is `NAME/output.log`).
+    package static func folderName(execution: String, stage: String) -> String { "\(execution)-\(stage)" }
 
     package func run(_ spec: JobSpec, id: String) throws -> JobResult {
         let work = folder + "/" + id
@@ -80,7 +83,7 @@ package struct JobRunner: Sendable {
         var binds: [String] = []
         var environment: [String: String] = [
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "TMPDIR": "/opt/ml/tmp", "HOME": "/opt/ml/tmp",
-            "SM_NUM_CPUS": "\(max(1, Int(spec.resources.cpus.rounded(.up))))", "SM_CURRENT_HOST": "algo-1", "SM_HOSTS": #"["algo-1"]"#,
+            "SM_NUM_CPUS": "\(min(max(1, Int(spec.resources.cpus.rounded(.up))), ProcessInfo.processInfo.activeProcessorCount))", "SM_CURRENT_HOST": "algo-1", "SM_HOSTS": #"["algo-1"]"#,
         ]
         for variable in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"] {
             environment[variable] = environment["SM_NUM_CPUS"]
@@ -122,9 +125,9 @@ package struct JobRunner: Sendable {
         let sandbox = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/opt", "--bind", ml, "/opt/ml",
                        "--ro-bind", spec.codePath, "/opt/ml/code"] + binds
             + (spec.network ? [] : ["--unshare-net"]) + ["--die-with-parent", "--chdir", "/opt/ml/code", "--", spec.python, spec.script] + arguments
-        let limited = ["--as=\(spec.resources.memoryBytes)", "--", "/usr/bin/bwrap"] + sandbox
-        let result = try Command.run("/usr/bin/prlimit", limited, environment: environment, timeout: Double(spec.resources.timeoutSeconds))
-        try Data(result.output.utf8).write(to: URL(fileURLWithPath: work + "/output.log"))
+        let limited = ["--as=\(spec.resources.memoryBytes)", "--"] + Self.pinning(cpus: spec.resources.cpus) + ["/usr/bin/bwrap"] + sandbox
+        let result = try Command.run("/usr/bin/prlimit", limited, environment: environment, timeout: Double(spec.resources.timeoutSeconds),
+                                     outputFile: work + "/output.log")
 
         if result.timedOut {
             throw JobFailure(error: "States.Timeout", cause: "\(spec.stage) ran past its timeout of \(spec.resources.timeoutSeconds) s and was stopped")
@@ -158,6 +161,22 @@ package struct JobRunner: Sendable {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: folder + "/" + name, contents: Data())
         return ["--ro-bind", host, destination + "/" + name]
+    }
+
+    /// `taskset` arguments that keep a job on `ceil(cpus)` of the CPUs this process may use
+    /// (none when it may use all of them anyway).
+    static func pinning(cpus: Double) -> [String] {
+        // "Cpus_allowed_list:\t0-3,6" in /proc/self/status: the CPUs this process may use.
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let list = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }?.split(separator: "\t").last ?? ""
+        let usable = list.split(separator: ",").flatMap { range -> [Int] in
+            let ends = range.split(separator: "-").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard let first = ends.first else { return [] }
+            return Array(first...(ends.last ?? first))
+        }
+        let wanted = max(1, Int(cpus.rounded(.up)))
+        guard wanted < usable.count, FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") else { return [] }
+        return ["/usr/bin/taskset", "--cpu-list", usable.prefix(wanted).map(String.init).joined(separator: ",")]
     }
 
     /// `512MiB`, `2GiB`: how limits print.

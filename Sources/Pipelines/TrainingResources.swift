@@ -136,7 +136,9 @@ struct Job: TaskResource {
             return result
         }
         let runner = JobRunner(folder: resources.home + "/jobs")
-        let id = "\(stage)-\(key.prefix(16))-\(UUID().uuidString.prefix(8))"
+        // One folder per execution and stage, so that `slipway logs --follow` finds a running job's output.
+        let execution = input["Execution"]?.stringValue?.split(separator: ":").last.map(String.init) ?? UUID().uuidString
+        let id = JobRunner.folderName(execution: execution, stage: stage)
         let result: JobResult
         do {
             result = try runner.run(job, id: id)

@@ -123,4 +123,16 @@ import Testing
         #expect(error?.cause.contains("exited with status 3") == true)
         #expect(error?.cause.contains("bad row 17") == true)
     }
+
+    @Test func aJobRunsOnTheNumberOfCPUsItsStageAsksFor() throws {
+        try Data("import os\nprint('cpus', len(os.sched_getaffinity(0)), os.environ['SM_NUM_CPUS'], os.environ['OMP_NUM_THREADS'])\n".utf8)
+            .write(to: URL(fileURLWithPath: code + "/cpus.py"))
+        let available = ProcessInfo.processInfo.activeProcessorCount
+        let one = try runner.run(spec(.processing, "cpus.py"), id: "cpus-1")
+        #expect(one.log.contains("cpus 1 1 1"), "\(one.log)")
+        var all = spec(.processing, "cpus.py")
+        all.resources.cpus = Double(available + 4)
+        let many = try runner.run(all, id: "cpus-all")
+        #expect(many.log.contains("cpus \(available) "), "asking for more CPUs than there are gives all of them: \(many.log)")
+    }
 }
