@@ -20,10 +20,11 @@ package enum Command {
     /// Runs `executable` with `arguments` in `directory`, adding `environment` to this
     /// process's environment; standard output and error are captured together. After
     /// `timeout` seconds the whole process group is killed. With `outputFile`, the output
-    /// is also written there as it arrives, so that another process can follow it.
+    /// is also written there as it arrives, so that another process can follow it. With
+    /// `inputFile`, that file is the command's standard input (else `/dev/null`).
     package static func run(
         _ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
-        timeout: Double? = nil, outputFile: String? = nil
+        timeout: Double? = nil, outputFile: String? = nil, inputFile: String? = nil
     ) throws -> CommandResult {
         let live = outputFile.map { Glibc.open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } ?? -1
         defer { if live >= 0 { close(live) } }
@@ -33,7 +34,7 @@ package enum Command {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, inputFile ?? "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, pipe[1], 2)
         var attributes = posix_spawnattr_t()

@@ -61,11 +61,15 @@ package struct JobFailure: Error, Sendable, CustomStringConvertible {
 }
 
 /// Runs jobs in a bubblewrap sandbox that makes SageMaker's container layout real: the
-/// artifact read-only at `/opt/ml/code`, inputs read-only, a fresh writable `/opt/ml`, the
+/// artifact read-only at `/opt/ml/code` (and, for processing jobs, at
+/// `/opt/ml/processing/input/code`), inputs read-only, a fresh writable `/opt/ml`, the
 /// rest of the machine read-only, no network unless the stage asks. The stage's limits
 /// hold: the timeout kills the whole process group, memory is an address-space limit (a
 /// script past it fails with "out of memory: limit ..."), and `cpus` pins the job to that
 /// many CPUs (`taskset`, rounded up) and sets the thread counts numeric libraries use.
+/// Training jobs start in `/opt/ml/code`, as in SageMaker's script mode; processing jobs
+/// start in a writable scratch folder, `/opt/ml/tmp`, since processing scripts often
+/// unpack a model into the folder they start in.
 package struct JobRunner: Sendable {
     /// Where job work folders go (`HOME/jobs`).
     package let folder: String
@@ -98,7 +102,7 @@ package struct JobRunner: Sendable {
                 folders.append(inside)
                 binds += try Self.bind(host, at: "/opt/ml/" + inside, placeholderIn: ml + "/" + inside)
             }
-            folders += spec.outputs.map { "processing/\($0)" }
+            folders += spec.outputs.map { "processing/\($0)" } + ["processing/input/code"]
         case .training:
             for (name, host) in spec.inputs.sorted(by: { $0.key < $1.key }) {
                 folders.append("input/data/\(name)")
@@ -124,7 +128,10 @@ package struct JobRunner: Sendable {
 
         let sandbox = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/opt", "--bind", ml, "/opt/ml",
                        "--ro-bind", spec.codePath, "/opt/ml/code"] + binds
-            + (spec.network ? [] : ["--unshare-net"]) + ["--die-with-parent", "--chdir", "/opt/ml/code", "--", spec.python, spec.script] + arguments
+            + (spec.kind == .processing ? ["--ro-bind", spec.codePath, "/opt/ml/processing/input/code"] : [])
+            + (spec.network ? [] : ["--unshare-net"])
+            + ["--die-with-parent", "--chdir", spec.kind == .processing ? "/opt/ml/tmp" : "/opt/ml/code", "--", spec.python, "/opt/ml/code/" + spec.script]
+            + arguments
         let limited = ["--as=\(spec.resources.memoryBytes)", "--"] + Self.pinning(cpus: spec.resources.cpus) + ["/usr/bin/bwrap"] + sandbox
         let result = try Command.run("/usr/bin/prlimit", limited, environment: environment, timeout: Double(spec.resources.timeoutSeconds),
                                      outputFile: work + "/output.log")

@@ -201,27 +201,23 @@ struct Register: TaskResource {
     }
 }
 
-/// `slipway:notify`: tells the model's `notify` targets (files and commands) what happened.
+/// `slipway:notify`: tells the model's `notify` targets what happened. Input: `model`,
+/// `event` (the event's type) and any details; a registered version also sends
+/// `VersionPendingApproval` when it waits for a person.
 struct Notify: TaskResource {
     let resources: TrainingResources
 
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
-        let model = request.input["model"]?.stringValue ?? ""
-        let message = request.input.serialized()
-        let targets = ((try? resources.config(model: model))?.0.notify) ?? []
-        for target in targets {
-            switch target {
-            case .file(let path):
-                guard let handle = FileHandle(forWritingAtPath: path) ?? (FileManager.default.createFile(atPath: path, contents: nil) ? FileHandle(forWritingAtPath: path) : nil) else { continue }
-                handle.seekToEndOfFile()
-                handle.write(Data((message + "\n").utf8))
-                try? handle.close()
-            case .command(let command):
-                _ = try? Command.run("/bin/sh", ["-c", command], environment: ["SLIPWAY_NOTIFICATION": message], timeout: 30)
-            case .webhook:
-                continue  // not yet: see the issue notes
-            }
+        guard case .object(var details) = request.input, let type = details.removeValue(forKey: "event")?.stringValue else {
+            throw StatesError("States.Runtime", "slipway:notify needs {\"event\": TYPE, ...}")
         }
-        return ["notified": .int(Int64(targets.count))]
+        let model = details["model"]?.stringValue ?? ""
+        let targets = ((try? resources.config(model: model))?.0.notify) ?? []
+        let notifier = Notifier(registry: resources.registry)
+        var attempts = await notifier.notify(type, details: details, targets: targets)
+        if details["version"]?["status"] == .string(ModelVersions.Status.pendingManualApproval.rawValue) {
+            attempts += await notifier.notify("VersionPendingApproval", details: details, targets: targets)
+        }
+        return ["targets": .int(Int64(targets.count)), "delivered": .int(Int64(attempts.filter(\.delivered).count))]
     }
 }

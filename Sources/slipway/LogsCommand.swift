@@ -1,34 +1,29 @@
 import ArgumentParser
 import Foundation
-import JSON
+import Pipelines
 import StatesLanguage
 
-/// `slipway logs EXECUTION [--state NAME]`: the output of an execution's jobs.
+/// `slipway logs EXECUTION [--state NAME] [--follow]`: the output of an execution's jobs.
 struct LogsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs", abstract: "Show what an execution's jobs printed (a failed job's last lines are in its error cause).")
     @Argument(help: "The execution's name.") var execution: String
     @Option(help: "Only this state (Preprocess, Train, Evaluate...).") var state: String?
+    @Flag(name: .shortAndLong, help: "Keep printing a running job's output until the execution ends.") var follow = false
     @OptionGroup var home: HomeOption
 
     func run() throws {
         let (store, stored) = try ExecutionsCommand.open(execution, home: home)
-        var current = ""
-        var shown = 0
-        for event in try store.status(of: stored).history {
-            if event.type.hasSuffix("StateEntered"), let name = event.details?["name"]?.stringValue { current = name }
-            guard state == nil || state == current else { continue }
-            if event.type == "TaskSucceeded", let text = event.details?["output"]?.stringValue, let output = try? JSONValue(parsing: text),
-                let log = output["log"]?.stringValue {
-                let note = output["cache"]?.stringValue.map { $0 == "miss" ? "" : " (\($0))" } ?? ""
-                print("==> \(current)\(note): \(log)")
-                print((try? String(contentsOfFile: log, encoding: .utf8)) ?? "(the log is gone)", terminator: "")
-                shown += 1
-            } else if event.type == "TaskFailed", let cause = event.details?["cause"]?.stringValue {
-                print("==> \(current) failed: \(event.details?["error"]?.stringValue ?? "")\n\(cause)")
-                shown += 1
+        var logs = JobLogs(home: home.absolutePath, execution: stored.name, state: state)
+        while true {
+            let (status, history) = try store.status(of: stored)
+            let text = logs.next(history: history)
+            if !text.isEmpty {
+                FileHandle.standardOutput.write(Data(text.utf8))
             }
+            guard follow, status == "RUNNING" else { break }
+            Thread.sleep(forTimeInterval: 0.3)
         }
-        if shown == 0 { print("no job output\(state.map { " for state '\($0)'" } ?? "") in '\(execution)' yet") }
+        if !logs.shownAny { print("no job output\(state.map { " for state '\($0)'" } ?? "") in '\(execution)' yet") }
     }
 }
