@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -12,6 +12,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // One trait only: fewer packages to build, and no trait-order rebuilds (TOOLCHAIN.md).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // JSON values with a strict parser and a canonical writer: the leaf every module shares.
@@ -32,7 +35,9 @@ let package = Package(
         .target(name: "Pipelines", dependencies: ["Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving"],
                 resources: [.copy("Definitions")]),
         // Endpoints, Python worker pools, blue/green updates, autoscaling.
-        .target(name: "Serving", dependencies: ["Registry"]),
+        .target(name: "Serving", dependencies: ["Registry", .product(name: "Hummingbird", package: "hummingbird"),
+                                           .product(name: "HTTPTypes", package: "swift-http-types")],
+                resources: [.copy("Python")]),
         // The CLI and the agent wiring: parse, call a library, print.
         .executableTarget(name: "slipway", dependencies: [
             "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving",
@@ -49,6 +54,7 @@ let package = Package(
         .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder"]),
         .testTarget(name: "StatesLanguageTests", dependencies: ["StatesLanguage"]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "ArtifactBuilder"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving"], exclude: ["Python"]),
         // End-to-end tests that run the built `slipway` binary.
         .testTarget(name: "SlipwayCLITests", dependencies: ["slipway", "Registry"]),
     ]

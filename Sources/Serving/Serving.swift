@@ -1,4 +1,9 @@
 /// Serving: endpoints, Python worker pools, blue/green updates and autoscaling.
 ///
-/// Not built yet (issue "Endpoints").
+/// An endpoint's desired configuration lives in the registry (table `endpoints`, written
+/// by the deployment pipeline); the agent's ``EndpointManager`` brings it about and writes
+/// what it did to `endpoint-status`. Workers are Python processes, sandboxed like jobs,
+/// that serve a model with the SageMaker inference toolkit's handlers (`slipway_worker.py`),
+/// one request at a time over a framed pipe. ``EndpointServer`` is the HTTP front
+/// (Hummingbird): `GET /ping`, `POST /endpoints/NAME/invocations`.
 package enum ServingModule {}

@@ -1,0 +1,102 @@
+import Foundation
+import Registry
+
+/// Where endpoints live in the registry. `endpoints/NAME` is the desired configuration (the
+/// deployment pipeline writes it, with a generation number); `endpoint-status/NAME` is what
+/// the agent made of it (only the agent writes it); `endpoint-configs/NAME/GENERATION`
+/// keeps every configuration ever recorded, as SageMaker keeps endpoint configs.
+package struct EndpointRecords: Sendable {
+    package static let endpoints = "endpoints"
+    package static let status = "endpoint-status"
+    package static let configs = "endpoint-configs"
+
+    package let registry: Registry
+    package init(registry: Registry) { self.registry = registry }
+
+    /// Endpoint names: letters, digits and '-', as SageMaker's.
+    package static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 63 && name.first!.isLetter
+            && name.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" }
+    }
+
+    /// The desired configuration and its generation.
+    package func desired(_ name: String) throws -> (generation: Int, config: EndpointConfig)? {
+        guard let item = try registry.get(Self.endpoints, ItemKey(name)), let config = EndpointConfig(json: item.attributes["config"]) else { return nil }
+        return (Int(item.attributes["generation"]?.intValue ?? 0), config)
+    }
+
+    /// Every endpoint's desired configuration, by name.
+    package func allDesired() throws -> [String: (generation: Int, config: EndpointConfig)] {
+        var all: [String: (Int, EndpointConfig)] = [:]
+        for item in try registry.scan(Self.endpoints).items {
+            if let config = EndpointConfig(json: item.attributes["config"]) {
+                all[item.key.partition] = (Int(item.attributes["generation"]?.intValue ?? 0), config)
+            }
+        }
+        return all
+    }
+
+    /// Records `config` as the next generation and makes it the desired one; returns the
+    /// generation. Fails with a condition error when another writer got there first.
+    package func beginUpdate(_ name: String, config: EndpointConfig, by execution: String) throws -> Int {
+        let current = try registry.get(Self.endpoints, ItemKey(name))
+        let generation = Int(current?.attributes["generation"]?.intValue ?? 0) + 1
+        let now = JSONValue.double(Date().timeIntervalSince1970)
+        let primary = config.variants.max { $0.weight < $1.weight }!
+        try registry.transact([
+            .put(table: Self.configs, key: ItemKey(name, String(format: "%08d", generation)),
+                 attributes: ["config": config.json, "execution": .string(execution), "at": now], condition: .absent),
+            .put(table: Self.endpoints, key: ItemKey(name),
+                 attributes: ["name": .string(name), "generation": .int(Int64(generation)), "config": config.json,
+                              "model": .string(primary.model), "version": .int(Int64(primary.version)), "updatedAt": now,
+                              "createdAt": current?.attributes["createdAt"] ?? now],
+                 condition: current.map { .version($0.version) } ?? .absent),
+        ])
+        return generation
+    }
+
+    /// What the agent last wrote about the endpoint.
+    package func status(_ name: String) throws -> [String: JSONValue]? {
+        try registry.get(Self.status, ItemKey(name))?.attributes
+    }
+
+    /// Replaces the agent's record of the endpoint.
+    package func writeStatus(_ name: String, _ attributes: [String: JSONValue]) {
+        _ = try? registry.put(Self.status, ItemKey(name), attributes)
+    }
+
+    /// The endpoint as a person wants to see it: status, what serves, the last update.
+    package func describe(_ name: String) throws -> JSONValue? {
+        guard let desired = try registry.get(Self.endpoints, ItemKey(name)) else { return nil }
+        let status = try self.status(name) ?? [:]
+        let serving = status["serving"]?.arrayValue ?? []
+        let primary = serving.max { ($0["weight"]?.doubleValue ?? 0) < ($1["weight"]?.doubleValue ?? 0) }
+        var result: [String: JSONValue] = [
+            "name": .string(name), "status": status["status"] ?? "Creating",
+            "model": primary?["model"] ?? .null, "version": primary?["version"] ?? .null,
+            "variants": .array(serving), "generation": desired.attributes["generation"] ?? .null,
+            "appliedGeneration": status["appliedGeneration"] ?? .null,
+            "desired": ["model": desired.attributes["model"] ?? .null, "version": desired.attributes["version"] ?? .null],
+            "lastUpdate": status["lastUpdate"] ?? .null, "history": status["history"] ?? [],
+            "autoscaling": desired.attributes["config"]?["autoscaling"] ?? .null,
+            "createdAt": desired.attributes["createdAt"] ?? .null,
+        ]
+        if let reason = status["failureReason"] { result["failureReason"] = reason }
+        return .object(result)
+    }
+
+    /// Every recorded configuration of the endpoint, oldest first.
+    package func history(_ name: String) throws -> [(generation: Int, config: EndpointConfig)] {
+        try registry.query(Self.configs, partition: name).items.compactMap { item in
+            guard let sort = item.key.sort, let generation = Int(sort), let config = EndpointConfig(json: item.attributes["config"]) else { return nil }
+            return (generation, config)
+        }
+    }
+
+    /// Removes the endpoint (the agent stops its workers when it notices).
+    package func delete(_ name: String) throws -> Bool {
+        let removed = try registry.delete(Self.endpoints, ItemKey(name)) != nil
+        _ = try registry.delete(Self.status, ItemKey(name))
+        return removed
+    }
+}

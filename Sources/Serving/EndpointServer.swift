@@ -1,0 +1,66 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Registry
+
+/// The HTTP front of every endpoint (Hummingbird): `GET /ping` answers 200 while the agent
+/// runs; `POST /endpoints/NAME/invocations` sends the body to a worker of the endpoint with
+/// its `Content-Type` and `Accept`, and answers with the model's output, the variant that
+/// answered in `X-Amzn-Invoked-Production-Variant` (SageMaker's header). Errors are JSON,
+/// `{"error": "..."}`: 404 for an unknown endpoint, 413 for a body past the limit, 415 and
+/// 400 from the model's input handling, 406 for an Accept it cannot produce, 500 with the
+/// model's message when it raised, 503 while no variant is in service, 504 when a worker
+/// took too long.
+package struct EndpointServer: Sendable {
+    package let manager: EndpointManager
+    package let host: String
+    package let port: Int
+    /// The largest request body accepted (SageMaker's real-time limit is 6 MB).
+    package var maxBodyBytes = 6 << 20
+
+    package init(manager: EndpointManager, host: String = "127.0.0.1", port: Int) {
+        self.manager = manager
+        self.host = host
+        self.port = port
+    }
+
+    /// Serves until the task is cancelled. `onListening` gets the bound port (useful with port 0).
+    package func run(onListening: @escaping @Sendable (Int) async -> Void) async throws {
+        let router = Router()
+        let manager = self.manager
+        let limit = maxBodyBytes
+        router.get("/ping") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+        }
+        router.post("/endpoints/:name/invocations") { request, context -> Response in
+            let name = context.parameters.get("name") ?? ""
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+                return Self.error(413, "the body is \(length) bytes; the limit is \(limit) bytes")
+            }
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: limit)
+            } catch {
+                return Self.error(413, "the body is larger than the limit of \(limit) bytes")
+            }
+            let invocation = Invocation(body: Array(buffer: body), contentType: request.headers[.contentType] ?? "application/json",
+                                        accept: request.headers[.accept] ?? "")
+            let (variant, result) = await manager.invoke(endpoint: name, invocation)
+            var headers: HTTPFields = [.contentType: result.contentType]
+            if let variant, let field = Self.variantHeader { headers[field] = variant }
+            return Response(status: .init(code: result.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.body)))
+        }
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "slipway"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) })
+        try await app.runService(gracefulShutdownSignals: [])
+    }
+
+    /// SageMaker's name for the header that names the variant that answered.
+    static let variantHeader = HTTPField.Name("X-Amzn-Invoked-Production-Variant")
+
+    static func error(_ status: Int, _ message: String) -> Response {
+        Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(["error": .string(message)]).serialized())))
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Registry
+import Synchronization
+import Testing
+@testable import Serving
+
+/// Real endpoints: Python workers in the sandbox behind the real HTTP server.
+@Suite(.serialized) struct EndpointTests {
+    @Test func anEndpointServesItsModelAndAnswersBadRequestsClearly() async throws {
+        let serving = try await ServingFixture()
+        defer { Task { await serving.shutdown() } }
+        let status = try await serving.deploy("prices", EndpointConfig(variants: [try serving.variant("demand", version: 1)]))
+        #expect(status["status"] == "InService", "\(status)")
+        #expect(status["lastUpdate"]?["outcome"] == "Succeeded")
+
+        let answer = try await serving.invoke("prices", "[1, 2, 3.5]")
+        #expect(answer.status == 200)
+        #expect(answer.json == ["version": 1, "sum": 6.5])
+        #expect(answer.variant == "demand-v1")
+
+        let unknown = try await serving.invoke("nothing", "[1]")
+        #expect(unknown.status == 404)
+        #expect(unknown.json?["error"]?.stringValue?.contains("no endpoint 'nothing'") == true, "\(unknown.body)")
+        let wrongType = try await serving.invoke("prices", "1,2", contentType: "text/csv")
+        #expect(wrongType.status == 500)
+        #expect(wrongType.json?["error"]?.stringValue?.contains("ValueError: send application/json") == true, "\(wrongType.body)")
+        let malformed = try await serving.invoke("prices", "[1, 2")
+        #expect(malformed.status == 500)
+        #expect(malformed.json?["error"]?.stringValue?.contains("JSONDecodeError") == true, "\(malformed.body)")
+        let huge = try await serving.invoke("prices", "[" + String(repeating: "1,", count: 4 << 20) + "1]")
+        #expect(huge.status == 413)
+        // The server and the worker are still fine.
+        #expect(try await serving.invoke("prices", "[4]").json == ["version": 1, "sum": 4])
+    }
+
+    @Test func defaultHandlersAnswerJSONCSVAndTheirErrors() async throws {
+        let serving = try await ServingFixture()
+        defer { Task { await serving.shutdown() } }
+        let script = """
+            class Model:
+                def predict(self, rows):
+                    return [sum(row) if hasattr(row, "__len__") else row for row in rows]
+
+            def model_fn(model_dir):
+                return Model()
+            """
+        try await serving.deploy("defaults", EndpointConfig(variants: [try serving.variant("plain", version: 1, serve: script)]))
+        #expect(try await serving.invoke("defaults", "[[1, 2], [3, 4]]").json == [3, 7])
+        let csv = try await serving.invoke("defaults", "1,2\n3,4\n", contentType: "text/csv", accept: "text/csv")
+        #expect(csv.status == 200 && csv.body.split(separator: "\n").map { Double($0) } == [3, 7], "\(csv.body)")
+        #expect(try await serving.invoke("defaults", "x", contentType: "image/png").status == 415)
+        #expect(try await serving.invoke("defaults", "[1, 2", contentType: "application/json").status == 400)
+        #expect(try await serving.invoke("defaults", "[[1]]", accept: "image/png").status == 406)
+    }
+
+    @Test func anUpdateUnderLoadFailsNoRequestAndDrainsTheOldWorkers() async throws {
+        let serving = try await ServingFixture()
+        defer { Task { await serving.shutdown() } }
+        try await serving.deploy("prices", EndpointConfig(variants: [try serving.variant("demand", version: 1, workers: 2)]))
+        let next = EndpointConfig(variants: [try serving.variant("demand", version: 2, workers: 2)])
+        let finished = Atomic<Bool>(false)
+        let records = serving.records
+        async let answers = serving.load("prices", clients: 4) { finished.load(ordering: .relaxed) }
+        try await Task.sleep(for: .milliseconds(500))
+        let generation = try serving.records.beginUpdate("prices", config: next, by: "test")
+        let status = try await serving.settled("prices", generation: generation)
+        try await Task.sleep(for: .milliseconds(500))
+        finished.store(true, ordering: .relaxed)
+        let all = await answers
+        #expect(status["lastUpdate"]?["outcome"] == "Succeeded", "\(status)")
+        let failed = all.filter { $0.status != 200 }
+        #expect(all.count > 20)
+        #expect(failed.isEmpty, "\(failed.count) of \(all.count) requests failed: \(failed.prefix(3).map(\.body))")
+        let versions = Set(all.compactMap { $0.json?["version"]?.intValue })
+        #expect(versions == [1, 2], "requests were served by both versions across the update")
+        #expect(try await serving.invoke("prices", "[1]").variant == "demand-v2")
+        let described = try #require(try records.describe("prices"))
+        #expect(described["model"] == "demand" && described["version"] == 2)
+        #expect(described["variants"]?.arrayValue?.count == 1)
+    }
+
+    @Test func aVersionWhoseModelFailsToLoadIsRolledBackAndTheOldOneKeepsServing() async throws {
+        let serving = try await ServingFixture()
+        defer { Task { await serving.shutdown() } }
+        try await serving.deploy("prices", EndpointConfig(variants: [try serving.variant("demand", version: 1)]))
+        let broken = "def model_fn(model_dir):\n    raise RuntimeError('weights are corrupt')\n"
+        let status = try await serving.deploy("prices", EndpointConfig(variants: [try serving.variant("demand", version: 2, serve: broken)]))
+        #expect(status["lastUpdate"]?["outcome"] == "RolledBack")
+        #expect(status["status"] == "InService")
+        #expect(status["lastUpdate"]?["reason"]?.stringValue?.contains("RuntimeError: weights are corrupt") == true, "\(status)")
+        #expect(try await serving.invoke("prices", "[2]").json == ["version": 1, "sum": 2])
+    }
+
+    @Test func aCanaryThatFailsDuringItsBakeIsRolledBack() async throws {
+        let serving = try await ServingFixture()
+        defer { Task { await serving.shutdown() } }
+        try await serving.deploy("prices", EndpointConfig(variants: [try serving.variant("demand", version: 1)]))
+        let failing = """
+            def model_fn(model_dir):
+                return None
+
+            def predict_fn(data, model):
+                raise ValueError("predicts nothing")
+            """
+        var canary = EndpointConfig(variants: [try serving.variant("demand", version: 2, serve: failing)])
+        canary.traffic.mode = .canary
+        canary.traffic.step = 0.5
+        canary.traffic.bakeSeconds = 20
+        let finished = Atomic<Bool>(false)
+        async let answers = serving.load("prices", clients: 2) { finished.load(ordering: .relaxed) }
+        let generation = try serving.records.beginUpdate("prices", config: canary, by: "test")
+        let status = try await serving.settled("prices", generation: generation)
+        finished.store(true, ordering: .relaxed)
+        let all = await answers
+        #expect(status["lastUpdate"]?["outcome"] == "RolledBack", "\(status)")
+        #expect(status["lastUpdate"]?["reason"]?.stringValue?.contains("during the bake") == true)
+        #expect(all.contains { $0.variant == "demand-v2" }, "the canary took some traffic")
+        for _ in 0..<5 { #expect(try await serving.invoke("prices", "[2]").variant == "demand-v1") }
+    }
+
+    @Test func autoscalingAddsWorkersUnderLoadAndRemovesThemWhenIdle() async throws {
+        let serving = try await ServingFixture()
+        defer { Task { await serving.shutdown() } }
+        var config = EndpointConfig(variants: [try serving.variant("demand", version: 1)])
+        config.autoscaling.minWorkers = 1
+        config.autoscaling.maxWorkers = 3
+        config.autoscaling.targetInFlight = 1
+        config.autoscaling.scaleInCooldown = 1
+        try await serving.deploy("prices", config)
+        func workers() throws -> Int { Int(try serving.records.status("prices")?["serving"]?.arrayValue?.first?["workers"]?.intValue ?? 0) }
+        #expect(try workers() == 1)
+        let finished = Atomic<Bool>(false)
+        let deadline = Date().addingTimeInterval(30)
+        async let answers = serving.load("prices", clients: 6) { finished.load(ordering: .relaxed) || Date() > deadline }
+        // Slow requests keep several in flight.
+        async let slow: [ServingFixture.Answer] = withTaskGroup(of: ServingFixture.Answer?.self) { group in
+            for _ in 0..<6 { group.addTask { try? await serving.invoke("prices", #"{"sleep": 4}"#) } }
+            var all: [ServingFixture.Answer] = []
+            for await answer in group { if let answer { all.append(answer) } }
+            return all
+        }
+        var peak = 1
+        while Date() < deadline, peak < 3 {
+            peak = max(peak, try workers())
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        finished.store(true, ordering: .relaxed)
+        _ = await (answers, slow)
+        #expect(peak == 3, "scaled out to the maximum under load")
+        let idleDeadline = Date().addingTimeInterval(30)
+        while Date() < idleDeadline, try workers() > 1 { try await Task.sleep(for: .milliseconds(200)) }
+        #expect(try workers() == 1, "scaled back in to the minimum when idle")
+        let events = (try serving.records.status("prices")?["history"]?.arrayValue ?? []).compactMap { $0["event"]?.stringValue }
+        #expect(events.contains("ScaledOut") && events.contains("ScaledIn"), "\(events)")
+    }
+}
