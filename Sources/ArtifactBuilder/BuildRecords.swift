@@ -30,7 +30,14 @@ package struct BuildEvent: Sendable, CustomStringConvertible {
     package var description: String { "\(buildID): \(message)" }
 }
 
-/// Told of every successful build: the seam where the pipelines start training.
+/// Told of every finished build: the seam where the pipelines start training and send
+/// build notifications.
 package protocol BuildListener: Sendable {
     func buildSucceeded(model: String, buildID: String, record: [String: JSONValue])
+    /// A build that failed (its record holds `error`); the model may be unknown when the config did not parse.
+    func buildFailed(model: String, buildID: String, record: [String: JSONValue])
+}
+
+extension BuildListener {
+    package func buildFailed(model: String, buildID: String, record: [String: JSONValue]) {}
 }

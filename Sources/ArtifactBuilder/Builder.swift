@@ -111,7 +111,9 @@ package final class Builder: Sendable {
             }
             say("failed: \(failure ?? "")")
             try registry.transact([.put(table: BuildTables.builds, key: key, attributes: record, condition: .exists)] + dequeue(requestID))
-            return try registry.get(BuildTables.builds, key)!
+            let stored = try registry.get(BuildTables.builds, key)!
+            listener?.buildFailed(model: model, buildID: id, record: stored.attributes)
+            return stored
         }
 
         record["status"] = "succeeded"

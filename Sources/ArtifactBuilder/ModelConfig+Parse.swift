@@ -205,7 +205,9 @@ extension ModelConfig {
 
     private static func decodeDeploy(_ node: Node?, reader: inout ConfigReader) -> DeploySettings {
         var deploy = DeploySettings()
-        guard let fields = reader.mapping(node, at: "deploy", known: ["endpoint", "workers", "strategy", "min_workers", "max_workers"]) else {
+        guard let fields = reader.mapping(node, at: "deploy", known: ["endpoint", "workers", "strategy", "min_workers", "max_workers",
+                                                                 "target_in_flight", "scale_in_cooldown", "step", "bake",
+                                                                 "error_threshold", "health_timeout", "timeout", "on_approval"]) else {
             return deploy
         }
         deploy.endpoint = reader.string(fields["endpoint"], at: "deploy.endpoint")
@@ -220,6 +222,30 @@ extension ModelConfig {
                 reader.report("deploy.strategy", fields["strategy"], "unknown strategy '\(strategy)'", hint: "use all-at-once, canary or linear")
             }
         }
+        func seconds(_ key: String, _ keep: Int) -> Int {
+            guard let raw = reader.string(fields[key], at: "deploy." + key) else { return keep }
+            guard let value = parseDuration(raw) else {
+                reader.report("deploy." + key, fields[key], "invalid duration '\(raw)'", hint: "use a duration such as 30s, 5m or 1h")
+                return keep
+            }
+            return value
+        }
+        func fraction(_ key: String, _ keep: Double) -> Double {
+            guard let value = reader.double(fields[key], at: "deploy." + key) else { return keep }
+            guard value > 0 && value < 1 else {
+                reader.report("deploy." + key, fields[key], "\(key) must be between 0 and 1, not \(value)", hint: "for example 0.1 for 10%")
+                return keep
+            }
+            return value
+        }
+        deploy.targetInFlight = reader.double(fields["target_in_flight"], at: "deploy.target_in_flight") ?? deploy.targetInFlight
+        deploy.scaleInCooldownSeconds = seconds("scale_in_cooldown", deploy.scaleInCooldownSeconds)
+        deploy.step = fraction("step", deploy.step)
+        deploy.bakeSeconds = seconds("bake", deploy.bakeSeconds)
+        deploy.errorThreshold = fraction("error_threshold", deploy.errorThreshold)
+        deploy.healthTimeoutSeconds = seconds("health_timeout", deploy.healthTimeoutSeconds)
+        deploy.timeoutSeconds = seconds("timeout", deploy.timeoutSeconds)
+        deploy.onApproval = reader.bool(fields["on_approval"], at: "deploy.on_approval") ?? false
         if deploy.minWorkers > deploy.maxWorkers {
             reader.report("deploy", node, "min_workers (\(deploy.minWorkers)) is more than max_workers (\(deploy.maxWorkers))")
         }

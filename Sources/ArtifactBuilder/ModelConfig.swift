@@ -147,6 +147,22 @@ package struct DeploySettings: Sendable, Equatable {
     package var strategy: String = "all-at-once"
     package var minWorkers: Int = 1
     package var maxWorkers: Int = 4
+    /// Autoscaling's aim: in-flight requests per worker (`target_in_flight`).
+    package var targetInFlight: Double = 2
+    /// Seconds after a scaling before workers are removed (`scale_in_cooldown`).
+    package var scaleInCooldownSeconds: Int = 60
+    /// The canary's share, or each linear step's (`step`, 0 < step < 1).
+    package var step: Double = 0.1
+    /// Seconds each share is watched for errors before the next move (`bake`).
+    package var bakeSeconds: Int = 0
+    /// The new variant's 5xx share during a bake that rolls the update back (`error_threshold`).
+    package var errorThreshold: Double = 0.05
+    /// Seconds new workers have to load the model and answer a ping (`health_timeout`).
+    package var healthTimeoutSeconds: Int = 120
+    /// How long the deployment pipeline polls before it records `TimedOut` (`timeout`).
+    package var timeoutSeconds: Int = 600
+    /// Whether approving a version deploys it (`on_approval`).
+    package var onApproval = false
 }
 
 /// Where notifications go.

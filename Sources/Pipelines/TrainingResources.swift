@@ -22,13 +22,21 @@ package struct TrainingResources: Sendable {
         return try String(contentsOf: url, encoding: .utf8)
     }
 
-    /// The resources by URI (with the engine's built-ins).
+    /// The shipped `deployment` state machine.
+    package static func deploymentDefinition() throws -> String {
+        guard let url = Bundle.module.url(forResource: "deployment", withExtension: "json", subdirectory: "Definitions") else {
+            throw StatesError("States.Runtime", "the deployment definition is missing from Slipway's installation")
+        }
+        return try String(contentsOf: url, encoding: .utf8)
+    }
+
+    /// The resources of both shipped pipelines by URI (with the engine's built-ins).
     package var all: [String: any TaskResource] {
         BuiltInResources.all.merging([
             "slipway:training.prepare": Prepare(resources: self), "slipway:training.job": Job(resources: self),
             "slipway:training.gates": Gates(), "slipway:training.register": Register(resources: self),
             "slipway:notify": Notify(resources: self),
-        ]) { $1 }
+        ]) { $1 }.merging(DeploymentResources(training: self).all) { $1 }
     }
 
     /// The model's config at the commit of its latest successful build.
@@ -58,6 +66,14 @@ package struct TrainingResources: Sendable {
         } catch {
             throw StatesError("States.TaskFailed", "\(error)")
         }
+    }
+}
+
+extension TrainingResources {
+    /// Where a model's events go: its config's `notify` targets and the agent's.
+    package func notifyTargets(model: String?) -> [NotifyTarget] {
+        let own = model.flatMap { try? config(model: $0).0.notify } ?? []
+        return own + ((try? AgentSettings.load(home: home).notify) ?? [])
     }
 }
 
@@ -212,7 +228,7 @@ struct Notify: TaskResource {
             throw StatesError("States.Runtime", "slipway:notify needs {\"event\": TYPE, ...}")
         }
         let model = details["model"]?.stringValue ?? ""
-        let targets = ((try? resources.config(model: model))?.0.notify) ?? []
+        let targets = resources.notifyTargets(model: model)
         let notifier = Notifier(registry: resources.registry)
         var attempts = await notifier.notify(type, details: details, targets: targets)
         if details["version"]?["status"] == .string(ModelVersions.Status.pendingManualApproval.rawValue) {

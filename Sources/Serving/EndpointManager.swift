@@ -234,7 +234,7 @@ package final class EndpointManager: Sendable {
     private func maintain(_ runtime: EndpointRuntime) async {
         let (config, routes, busy) = runtime.state.withLock { ($0.applied?.config, $0.routes, $0.updating || $0.scaling) }
         guard let config, !busy else { return }
-        let scaling = config.autoscaling
+        let scaling = records.autoscaling(runtime.name) ?? config.autoscaling
         for route in routes {
             let dead = route.pool.pruneDead()
             if dead > 0 { runtime.event("WorkerExited", "\(dead) worker\(dead == 1 ? "" : "s") of \(route.pool.variant.name) exited; replacing") }

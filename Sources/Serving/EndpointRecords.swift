@@ -4,19 +4,22 @@ import Registry
 /// Where endpoints live in the registry. `endpoints/NAME` is the desired configuration (the
 /// deployment pipeline writes it, with a generation number); `endpoint-status/NAME` is what
 /// the agent made of it (only the agent writes it); `endpoint-configs/NAME/GENERATION`
-/// keeps every configuration ever recorded, as SageMaker keeps endpoint configs.
+/// keeps every configuration ever recorded, as SageMaker keeps endpoint configs;
+/// `endpoint-autoscaling/NAME` holds the autoscaling policy.
 package struct EndpointRecords: Sendable {
     package static let endpoints = "endpoints"
     package static let status = "endpoint-status"
     package static let configs = "endpoint-configs"
+    package static let autoscaling = "endpoint-autoscaling"
 
     package let registry: Registry
     package init(registry: Registry) { self.registry = registry }
 
-    /// Endpoint names: letters, digits and '-', as SageMaker's.
+    /// Endpoint names: 1 to 63 lowercase letters, digits, '-' or '_', starting with a letter
+    /// (as model names).
     package static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 63 && name.first!.isLetter
-            && name.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" }
+        guard let first = name.unicodeScalars.first, ("a"..."z").contains(first), name.unicodeScalars.count <= 63 else { return false }
+        return name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
     }
 
     /// The desired configuration and its generation.
@@ -36,23 +39,50 @@ package struct EndpointRecords: Sendable {
         return all
     }
 
-    /// Records `config` as the next generation and makes it the desired one; returns the
-    /// generation. Fails with a condition error when another writer got there first.
-    package func beginUpdate(_ name: String, config: EndpointConfig, by execution: String) throws -> Int {
+    /// Records `config` as the endpoint's next generation (as SageMaker's
+    /// CreateEndpointConfig) and returns that generation; it is not yet the desired one.
+    package func recordConfig(_ name: String, config: EndpointConfig, by execution: String) throws -> Int {
+        let recorded = try registry.query(Self.configs, partition: name, descending: true, limit: 1).items.first
+        let desired = try registry.get(Self.endpoints, ItemKey(name))
+        let generation = max(Int(recorded?.key.sort ?? "") ?? 0, Int(desired?.attributes["generation"]?.intValue ?? 0)) + 1
+        try registry.put(Self.configs, ItemKey(name, String(format: "%08d", generation)),
+                         ["config": config.json, "execution": .string(execution), "at": .double(Date().timeIntervalSince1970)], condition: .absent)
+        return generation
+    }
+
+    /// Makes a recorded generation the desired one (as SageMaker's UpdateEndpoint): the
+    /// agent starts the update when it notices. Returns at once.
+    package func begin(_ name: String, generation: Int) throws {
+        guard let recorded = try registry.get(Self.configs, ItemKey(name, String(format: "%08d", generation))),
+            let config = EndpointConfig(json: recorded.attributes["config"])
+        else { throw WorkerError("endpoint '\(name)' has no recorded configuration \(generation)") }
         let current = try registry.get(Self.endpoints, ItemKey(name))
-        let generation = Int(current?.attributes["generation"]?.intValue ?? 0) + 1
         let now = JSONValue.double(Date().timeIntervalSince1970)
         let primary = config.variants.max { $0.weight < $1.weight }!
-        try registry.transact([
-            .put(table: Self.configs, key: ItemKey(name, String(format: "%08d", generation)),
-                 attributes: ["config": config.json, "execution": .string(execution), "at": now], condition: .absent),
-            .put(table: Self.endpoints, key: ItemKey(name),
-                 attributes: ["name": .string(name), "generation": .int(Int64(generation)), "config": config.json,
-                              "model": .string(primary.model), "version": .int(Int64(primary.version)), "updatedAt": now,
-                              "createdAt": current?.attributes["createdAt"] ?? now],
-                 condition: current.map { .version($0.version) } ?? .absent),
-        ])
+        try registry.put(Self.endpoints, ItemKey(name),
+                         ["name": .string(name), "generation": .int(Int64(generation)), "config": config.json,
+                          "model": .string(primary.model), "version": .int(Int64(primary.version)), "updatedAt": now,
+                          "createdAt": current?.attributes["createdAt"] ?? now],
+                         condition: current.map { .version($0.version) } ?? .absent)
+    }
+
+    /// `recordConfig` then `begin`; returns the generation.
+    package func beginUpdate(_ name: String, config: EndpointConfig, by execution: String) throws -> Int {
+        let generation = try recordConfig(name, config: config, by: execution)
+        try begin(name, generation: generation)
         return generation
+    }
+
+    /// The endpoint's autoscaling policy (as Application Auto Scaling's): it applies to
+    /// the running variants at once, without an update. Nil: the configuration's.
+    package func autoscaling(_ name: String) -> AutoscalingConfig? {
+        (try? registry.get(Self.autoscaling, ItemKey(name))).flatMap { $0.map { AutoscalingConfig(json: .object($0.attributes)) } }
+    }
+
+    /// Replaces the endpoint's autoscaling policy.
+    package func setAutoscaling(_ name: String, _ policy: AutoscalingConfig) throws {
+        guard case .object(let attributes) = policy.json else { return }
+        try registry.put(Self.autoscaling, ItemKey(name), attributes)
     }
 
     /// What the agent last wrote about the endpoint.
@@ -78,7 +108,7 @@ package struct EndpointRecords: Sendable {
             "appliedGeneration": status["appliedGeneration"] ?? .null,
             "desired": ["model": desired.attributes["model"] ?? .null, "version": desired.attributes["version"] ?? .null],
             "lastUpdate": status["lastUpdate"] ?? .null, "history": status["history"] ?? [],
-            "autoscaling": desired.attributes["config"]?["autoscaling"] ?? .null,
+            "autoscaling": autoscaling(name)?.json ?? desired.attributes["config"]?["autoscaling"] ?? .null,
             "createdAt": desired.attributes["createdAt"] ?? .null,
         ]
         if let reason = status["failureReason"] { result["failureReason"] = reason }
@@ -97,6 +127,7 @@ package struct EndpointRecords: Sendable {
     package func delete(_ name: String) throws -> Bool {
         let removed = try registry.delete(Self.endpoints, ItemKey(name)) != nil
         _ = try registry.delete(Self.status, ItemKey(name))
+        _ = try registry.delete(Self.autoscaling, ItemKey(name))
         return removed
     }
 }

@@ -39,8 +39,8 @@ struct WorkerSpec: Sendable {
 }
 
 /// One Python worker process (`slipway_worker.py`) in a bubblewrap sandbox: the code and
-/// the model read-only at `/opt/ml/code` and `/opt/ml/model`, no network, the memory limit
-/// of the serve stage. It serves one request at a time; a thread of its own does the
+/// the model read-only at `/opt/ml/code` and `/opt/ml/model`, a writable `/opt/ml/tmp`,
+/// the rest of the machine read-only, no network, the memory limit of the serve stage. It serves one request at a time; a thread of its own does the
 /// blocking pipe I/O, so the Swift concurrency pool never waits on a model.
 final class Worker: @unchecked Sendable {
     let id: String
@@ -86,13 +86,13 @@ final class Worker: @unchecked Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
 
         let command = ["/usr/bin/prlimit", "--as=\(spec.memoryBytes)", "--", "/usr/bin/bwrap",
-                       "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/opt", "--tmpfs", "/tmp",
+                       "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/opt", "--dir", "/opt/ml/tmp",
                        "--ro-bind", spec.code, "/opt/ml/code", "--ro-bind", spec.modelFolder, "/opt/ml/model",
                        "--ro-bind", spec.workerScript, "/opt/slipway/slipway_worker.py",
                        "--unshare-net", "--die-with-parent", "--chdir", "/opt/ml/code", "--",
                        spec.python, "/opt/slipway/slipway_worker.py"]
         let environment = [
-            "PATH=/usr/local/bin:/usr/bin:/bin", "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1", "HOME=/tmp", "TMPDIR=/tmp",
+            "PATH=/usr/local/bin:/usr/bin:/bin", "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1", "HOME=/opt/ml/tmp", "TMPDIR=/opt/ml/tmp",
             "SAGEMAKER_PROGRAM=\(spec.script)", "SM_MODEL_DIR=/opt/ml/model", "SLIPWAY_CODE_DIR=/opt/ml/code",
             "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1", "MKL_NUM_THREADS=1",
         ]

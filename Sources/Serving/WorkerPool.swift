@@ -70,10 +70,17 @@ final class WorkerPool: @unchecked Sendable {
         }
         if let failure {
             started.forEach { $0.stop(grace: 0) }
-            throw failure
+            throw WorkerError(failure.message + logTail())
         }
         state.withLock { $0.workers += started }
         log("\(variant.name): \(count) worker\(count == 1 ? "" : "s") ready (pids \(started.map { String($0.pid) }.joined(separator: ", ")))")
+    }
+
+    /// The last lines of the variant's worker log, to explain a worker that did not start.
+    private func logTail(lines: Int = 8) -> String {
+        guard let text = try? String(contentsOfFile: spec.logFile, encoding: .utf8) else { return "" }
+        let tail = text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+        return tail.isEmpty ? "" : "; the worker log (\(spec.logFile)) ends:\n\(tail)"
     }
 
     /// Stops `count` idle-most workers (they finish what they hold first).

@@ -2,6 +2,7 @@ import ArgumentParser
 import ArtifactBuilder
 import Foundation
 import Pipelines
+import Serving
 import Synchronization
 
 /// Set by SIGTERM and SIGINT; the agent stops after the build in progress.
@@ -11,17 +12,24 @@ let stopRequested = Atomic<Bool>(false)
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "Run the agent: build what the hook queued and what the watcher notices, until SIGTERM.",
+        abstract: "Run the agent: build what the hook queued and what the watcher notices, train, deploy, serve endpoints, until SIGTERM.",
         subcommands: [Run.self, InstallService.self], defaultSubcommand: Run.self)
 
     struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the agent (the default).")
-        @Flag(help: "Process what is pending, then exit (for tests and cron).") var once = false
+        static let configuration = CommandConfiguration(
+            commandName: "run", abstract: "Run the agent (the default): build, train, deploy on approval, and serve endpoints over HTTP.")
+        @Flag(help: "Process what is pending, then exit (for tests and cron); serves nothing.") var once = false
         @Option(help: "Seconds between scans of the watched repositories.") var interval: Double = 2
+        @Option(help: "The port endpoints are served on (default: agent.json's, else 8080; 0 picks a free one).") var port: Int?
+        @Option(help: "The address endpoints are served on (default: agent.json's, else 127.0.0.1).") var host: String?
         @OptionGroup var home: HomeOption
 
         func run() async throws {
             let registry = try home.registry()
+            let settings: AgentSettings
+            do { settings = try AgentSettings.load(home: home.absolutePath) } catch {
+                throw CommandFailure(message: error.description, status: ExitStatus.usage)
+            }
             let log: @Sendable (String) -> Void = { line in
                 let stamp = ISO8601DateFormatter().string(from: Date())
                 FileHandle.standardOutput.write(Data("\(stamp) \(line)\n".utf8))
@@ -37,13 +45,26 @@ struct AgentCommand: AsyncParsableCommand {
             } catch let failure as BuildFailure {
                 throw CommandFailure(message: failure.description, status: ExitStatus.failure)
             }
+            let approvals = ApprovalEvents(resources: resources)
+            let home = self.home
+            /// Approved versions whose config says `deploy.on_approval` deploy in the background.
+            @Sendable func deployApproved() {
+                for (model, version) in approvals.take() {
+                    if let (_, stored) = try? Deployments(home: home.absolutePath, registry: registry).create(model: model, version: version) {
+                        try? ExecutionsCommand.runInBackground(stored, home: home)
+                        log("deploying \(model) version \(version) (deploy.on_approval): started \(stored.name)")
+                    }
+                }
+            }
             if once {
                 let builds = try agent.runOnce()
+                await training.notify(resources: resources)
                 // --once finishes the training executions its builds start before it exits.
                 for model in training.take(resources: resources) {
                     let outcome = try await TrainCommand.trainNow(model: model, home: home, resources: resources)
                     log("training \(model): \(outcome.status)\(outcome.output.map { " \($0.serialized())" } ?? "")\(outcome.error.map { " \($0)" } ?? "")")
                 }
+                deployApproved()
                 log("done: \(builds.count) build\(builds.count == 1 ? "" : "s")")
                 return
             }
@@ -55,14 +76,47 @@ struct AgentCommand: AsyncParsableCommand {
                 signal(signalNumber) { _ in stopRequested.store(true, ordering: .relaxed) }
             }
             sigprocmask(SIG_UNBLOCK, &signals, nil)
-            log("agent running for \(home.absolutePath) (pid \(getpid()))")
-            try agent.run(interval: interval) {
-                // Builds that succeeded start their training in the background.
-                for model in training.take(resources: resources) {
-                    if let name = try? TrainCommand.startInBackground(model: model, home: home) { log("training \(model): started \(name)") }
+
+            let manager = try EndpointManager(home: home.absolutePath, registry: registry, log: log)
+            let serving = Task { await manager.run() }
+            let address = (host: host ?? settings.host, port: port ?? settings.port)
+            let server = Task {
+                do {
+                    try await EndpointServer(manager: manager, host: address.host, port: address.port).run { port in
+                        try? ServingMarker.write(home: home.absolutePath, host: address.host, port: port)
+                        log("serving endpoints on http://\(address.host):\(port)")
+                    }
+                } catch {
+                    log("cannot serve endpoints on \(address.host):\(address.port): \(error); stopping")
+                    stopRequested.store(true, ordering: .relaxed)
                 }
-                return stopRequested.load(ordering: .relaxed)
             }
+            log("agent running for \(home.absolutePath) (pid \(getpid()))")
+            // The build loop blocks: it gets a thread of its own, not one of the concurrency pool's.
+            let loop = UncheckedBox(agent)
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let thread = Thread {
+                    do {
+                        try loop.value.run(interval: interval) {
+                            // Builds that succeeded start their training in the background.
+                            for model in training.take(resources: resources) {
+                                if let name = try? TrainCommand.startInBackground(model: model, home: home) { log("training \(model): started \(name)") }
+                            }
+                            Task { await training.notify(resources: resources) }
+                            deployApproved()
+                            return stopRequested.load(ordering: .relaxed)
+                        }
+                        continuation.resume()
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
+                thread.start()
+            }
+            server.cancel()
+            serving.cancel()
+            await serving.value
+            ServingMarker.remove(home: home.absolutePath)
             log("agent stopped")
         }
     }
@@ -84,6 +138,12 @@ struct AgentCommand: AsyncParsableCommand {
             print("wrote \(path)\nnext: systemctl daemon-reload && systemctl enable --now \(unitName)\nlogs: journalctl -u \(unitName) -f")
         }
     }
+}
+
+/// Hands a value that is used by one thread at a time to another thread.
+final class UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// The systemd unit for the agent; `hooks/slipway-agent.service` is the same template.

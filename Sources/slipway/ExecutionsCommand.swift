@@ -39,6 +39,20 @@ struct ExecutionsCommand: AsyncParsableCommand {
         if outcome.status != "SUCCEEDED" { throw ExitCode(1) }
     }
 
+    /// Runs a stored execution in a process of its own (a new session, so it outlives this one).
+    static func runInBackground(_ stored: ExecutionStore.Stored, home: HomeOption) throws {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let runner = Process()
+        runner.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        runner.arguments = [executable, "executions", "resume", stored.name, "--home", home.absolutePath]
+        runner.standardInput = FileHandle.nullDevice
+        runner.standardOutput = FileHandle.nullDevice
+        runner.standardError = FileHandle.nullDevice
+        do { try runner.run() } catch {
+            throw CommandFailure(message: "cannot start the execution: \(error)", status: ExitStatus.failure)
+        }
+    }
+
     /// Every task resource an execution of this home may call: the built-ins and the pipelines'.
     static func resources(_ home: HomeOption) throws -> [String: any TaskResource] {
         TrainingResources(home: home.absolutePath, registry: try home.registry()).all

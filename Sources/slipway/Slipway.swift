@@ -12,7 +12,7 @@ struct Slipway: AsyncParsableCommand {
         subcommands: [
             ModelCommand.self, RepoCommand.self, HookCommand.self, BuildCommand.self, BuildsCommand.self,
             ArtifactsCommand.self, AgentCommand.self, StatesCommand.self, ExecutionsCommand.self, TasksCommand.self, TrainCommand.self, LogsCommand.self, VersionsCommand.self, ApproveCommand.self,
-            RejectCommand.self, RegistryCommand.self, DemoCommand.self,
+            RejectCommand.self, DeployCommand.self, RollbackCommand.self, EndpointsCommand.self, RegistryCommand.self, DemoCommand.self,
         ]
     )
 }

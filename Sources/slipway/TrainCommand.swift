@@ -40,20 +40,10 @@ struct TrainCommand: AsyncParsableCommand {
         return try await ExecutionsCommand.execute(try create(model: model, store: store), in: store, resources: resources.all)
     }
 
-    /// Creates a training execution and runs it in a process of its own (a new session, so
-    /// it outlives this one); returns its name.
+    /// Creates a training execution and runs it in a process of its own; returns its name.
     static func startInBackground(model: String, commit: String? = nil, home: HomeOption) throws -> String {
         let stored = try create(model: model, commit: commit, store: ExecutionStore(folder: home.absolutePath + "/executions"))
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let runner = Process()
-        runner.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        runner.arguments = [executable, "executions", "resume", stored.name, "--home", home.absolutePath]
-        runner.standardInput = FileHandle.nullDevice
-        runner.standardOutput = FileHandle.nullDevice
-        runner.standardError = FileHandle.nullDevice
-        do { try runner.run() } catch {
-            throw CommandFailure(message: "cannot start the execution: \(error)", status: ExitStatus.failure)
-        }
+        try ExecutionsCommand.runInBackground(stored, home: home)
         return stored.name
     }
 }

@@ -1,0 +1,267 @@
+import ArtifactBuilder
+import Foundation
+import Registry
+import Serving
+import StatesLanguage
+
+/// The task resources the shipped `deployment` definition calls.
+struct DeploymentResources {
+    let training: TrainingResources
+    var registry: Registry { training.registry }
+    var endpoints: EndpointRecords { EndpointRecords(registry: training.registry) }
+
+    /// The table of deployments: `deployments/ENDPOINT` is the in-progress mark and the
+    /// last outcome; `deployment-history/ENDPOINT/TIME` keeps every outcome.
+    static let table = "deployments"
+    static let history = "deployment-history"
+
+    var all: [String: any TaskResource] {
+        ["slipway:deploy.prepare": DeployPrepare(resources: self), "slipway:deploy.mark": DeployMark(resources: self),
+         "slipway:deploy.config": DeployConfig(resources: self), "slipway:deploy.autoscaling": DeployAutoscaling(resources: self),
+         "slipway:deploy.begin": DeployBegin(resources: self), "slipway:deploy.status": DeployStatus(resources: self),
+         "slipway:deploy.finish": DeployFinish(resources: self)]
+    }
+
+    /// Runs `body`, turning any error but a `StatesError` into `States.TaskFailed`.
+    static func task<T>(_ body: () throws -> T) throws(StatesError) -> T {
+        do {
+            return try body()
+        } catch let error as StatesError {
+            throw error
+        } catch {
+            throw StatesError("States.TaskFailed", "\(error)")
+        }
+    }
+
+    /// Waits that double from 1 s up to a cap, and how many checks fit in `timeout`.
+    static func polling(timeout: Int) -> JSONValue {
+        let cap = max(1, min(30, timeout / 5))
+        var wait = 1
+        var total = 0
+        var checks = 0
+        while total < timeout {
+            total += wait
+            checks += 1
+            wait = min(wait * 2, cap)
+        }
+        return ["firstWait": 1, "maxWait": .int(Int64(cap)), "maxChecks": .int(Int64(max(1, checks)))]
+    }
+}
+
+/// `slipway:deploy.prepare`: the version to deploy (Approved only), its serve artifact, its
+/// model, the endpoint's name and configuration from the config at the version's commit.
+struct DeployPrepare: TaskResource {
+    let resources: DeploymentResources
+
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        guard let model = request.input["model"]?.stringValue else { throw StatesError("States.Runtime", "the input needs \"model\"") }
+        let wanted = request.input["request"]?["version"]?.intValue.map(Int.init)
+        return try DeploymentResources.task {
+            let versions = try ModelVersions(registry: resources.registry).list(model)
+            let approved = ModelVersions.Status.approved.rawValue
+            let version: [String: JSONValue]
+            if let wanted {
+                guard let found = versions.first(where: { $0["version"]?.intValue == Int64(wanted) }) else {
+                    throw StatesError("Deployment.NoSuchVersion", "model '\(model)' has no version \(wanted); see `slipway versions list \(model)`")
+                }
+                guard found["status"]?.stringValue == approved else {
+                    throw StatesError("Deployment.NotApproved",
+                                      "version \(wanted) of '\(model)' is \(found["status"]?.stringValue ?? "?"), not Approved; approve it first with `slipway approve \(model) \(wanted)`")
+                }
+                version = found
+            } else {
+                guard let newest = versions.last(where: { $0["status"]?.stringValue == approved }) else {
+                    throw StatesError("Deployment.NotApproved", "model '\(model)' has no Approved version; see `slipway versions list \(model)` and `slipway approve \(model) VERSION`")
+                }
+                version = newest
+            }
+            let number = Int(version["version"]?.intValue ?? 0)
+            let (config, latest) = try resources.training.config(model: model, commit: version["commit"]?.stringValue)
+            guard let serve = config.stages[.serve], let artifact = latest["stages"]?["serve"]?["path"]?.stringValue else {
+                throw StatesError("Deployment.NoServeStage", "model '\(model)' declares no serve stage; add stages.serve.script to its \(ModelConfig.fileName)")
+            }
+            guard let archive = version["modelArchive"]?.stringValue, FileManager.default.fileExists(atPath: archive) else {
+                throw StatesError("Deployment.NoModel", "version \(number) of '\(model)' has no trained model on this machine (\(version["modelArchive"]?.stringValue ?? "none recorded")); train it again with `slipway train \(model)`")
+            }
+            let manifest = (try? JSONValue(parsing: Array((try? Data(contentsOf: URL(fileURLWithPath: artifact + "/manifest.json"))) ?? Data()))) ?? [:]
+            let endpoint = request.input["request"]?["endpoint"]?.stringValue ?? config.deploy.endpoint ?? model
+            guard EndpointRecords.isValidName(endpoint) else {
+                throw StatesError("Deployment.InvalidEndpoint", "invalid endpoint name '\(endpoint)'; use lowercase letters, digits, '-' or '_', starting with a letter")
+            }
+            var variant = VariantConfig(
+                name: "\(model)-v\(number)", model: model, version: number, code: artifact + "/code", script: serve.script,
+                python: (manifest["environment"]?["path"]?.stringValue ?? "") + "/bin/python", modelArchive: archive,
+                modelDigest: try Digest.ofHostPath(archive))
+            variant.workers = config.deploy.workers
+            variant.memoryBytes = serve.resources.memoryBytes
+            var endpointConfig = EndpointConfig(variants: [variant])
+            let deploy = config.deploy
+            endpointConfig.autoscaling.minWorkers = deploy.minWorkers
+            endpointConfig.autoscaling.maxWorkers = deploy.maxWorkers
+            endpointConfig.autoscaling.targetInFlight = deploy.targetInFlight
+            endpointConfig.autoscaling.scaleInCooldown = Double(deploy.scaleInCooldownSeconds)
+            endpointConfig.traffic.mode = TrafficConfig.Mode(rawValue: deploy.strategy) ?? .allAtOnce
+            endpointConfig.traffic.step = deploy.step
+            endpointConfig.traffic.bakeSeconds = Double(deploy.bakeSeconds)
+            endpointConfig.traffic.errorThreshold = deploy.errorThreshold
+            endpointConfig.traffic.healthTimeout = Double(deploy.healthTimeoutSeconds)
+            return [
+                "model": .string(model), "version": .int(Int64(number)), "endpoint": .string(endpoint), "commit": version["commit"] ?? .null,
+                "config": endpointConfig.json, "timeout": .int(Int64(deploy.timeoutSeconds)),
+                "polling": DeploymentResources.polling(timeout: deploy.timeoutSeconds),
+            ]
+        }
+    }
+}
+
+/// `slipway:deploy.mark`: "deployment in progress" for the endpoint, written with a
+/// condition. A deployment whose execution still runs refuses the new one by name; a mark
+/// left by an execution that no longer runs (stopped or killed) is taken over.
+struct DeployMark: TaskResource {
+    let resources: DeploymentResources
+
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        let deployment = request.input["Deployment"] ?? [:]
+        let endpoint = deployment["endpoint"]?.stringValue ?? ""
+        let execution = request.input["Execution"]?.stringValue ?? ""
+        return try DeploymentResources.task {
+            let current = try resources.registry.get(DeploymentResources.table, ItemKey(endpoint))
+            if let current, current.attributes["status"] == "InProgress", let other = current.attributes["execution"]?.stringValue,
+                other != execution, isRunning(other) {
+                let name = other.split(separator: ":").last.map(String.init) ?? other
+                throw StatesError("Deployment.InProgress",
+                                  "endpoint '\(endpoint)' already has a deployment in progress: execution '\(name)' (\(current.attributes["model"]?.stringValue ?? "?") version \(current.attributes["version"]?.intValue ?? 0)); wait for it (`slipway executions describe \(name)`) or stop it (`slipway executions stop \(name)`)")
+            }
+            var attributes: [String: JSONValue] = [
+                "status": "InProgress", "execution": .string(execution), "model": deployment["model"] ?? .null,
+                "version": deployment["version"] ?? .null, "startedAt": .double(Date().timeIntervalSince1970),
+            ]
+            if let last = current?.attributes["last"] { attributes["last"] = last }
+            try resources.registry.put(DeploymentResources.table, ItemKey(endpoint), attributes, condition: current.map { .version($0.version) } ?? .absent)
+            return JSONValue.null
+        }
+    }
+
+    /// Whether a process runs the execution now (it holds the execution's lock).
+    private func isRunning(_ execution: String) -> Bool {
+        let name = execution.split(separator: ":").last.map(String.init) ?? execution
+        let store = ExecutionStore(folder: resources.training.home + "/executions")
+        guard let stored = try? store.open(name), (try? store.status(of: stored).status) == "RUNNING" else { return false }
+        return store.lock(stored) == nil
+    }
+}
+
+/// `slipway:deploy.config`: records the endpoint configuration; returns its generation.
+struct DeployConfig: TaskResource {
+    let resources: DeploymentResources
+
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        let deployment = request.input["Deployment"] ?? [:]
+        guard let endpoint = deployment["endpoint"]?.stringValue, let config = EndpointConfig(json: deployment["config"]) else {
+            throw StatesError("States.Runtime", "slipway:deploy.config needs the prepared deployment")
+        }
+        return try DeploymentResources.task {
+            .int(Int64(try resources.endpoints.recordConfig(endpoint, config: config, by: request.input["Execution"]?.stringValue ?? "")))
+        }
+    }
+}
+
+/// `slipway:deploy.autoscaling`: the endpoint's autoscaling policy, from the config.
+struct DeployAutoscaling: TaskResource {
+    let resources: DeploymentResources
+
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        let deployment = request.input["Deployment"] ?? [:]
+        guard let endpoint = deployment["endpoint"]?.stringValue, let config = EndpointConfig(json: deployment["config"]) else {
+            throw StatesError("States.Runtime", "slipway:deploy.autoscaling needs the prepared deployment")
+        }
+        try DeploymentResources.task { try resources.endpoints.setAutoscaling(endpoint, config.autoscaling) }
+        return config.autoscaling.json
+    }
+}
+
+/// `slipway:deploy.begin`: makes the recorded generation the desired one and returns at
+/// once; the agent carries out the update.
+struct DeployBegin: TaskResource {
+    let resources: DeploymentResources
+
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        guard let endpoint = request.input["Endpoint"]?.stringValue, let generation = request.input["Generation"]?.intValue else {
+            throw StatesError("States.Runtime", "slipway:deploy.begin needs Endpoint and Generation")
+        }
+        try DeploymentResources.task { try resources.endpoints.begin(endpoint, generation: Int(generation)) }
+        return ["endpoint": .string(endpoint), "generation": .int(generation)]
+    }
+}
+
+/// `slipway:deploy.status`: where the update to a generation stands: `InService` (done),
+/// `RolledBack` or `Failed` (with the reason), or `Updating`.
+struct DeployStatus: TaskResource {
+    let resources: DeploymentResources
+
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        guard let endpoint = request.input["Endpoint"]?.stringValue, let generation = request.input["Generation"]?.intValue else {
+            throw StatesError("States.Runtime", "slipway:deploy.status needs Endpoint and Generation")
+        }
+        let status = try DeploymentResources.task { try resources.endpoints.status(endpoint) } ?? [:]
+        let update = status["lastUpdate"] ?? .null
+        var answer: [String: JSONValue] = ["endpointStatus": status["status"] ?? "Creating", "status": "Updating", "reason": .null]
+        if update["generation"]?.intValue == generation {
+            switch update["outcome"]?.stringValue {
+            case "Succeeded": answer["status"] = "InService"
+            case "RolledBack": answer["status"] = "RolledBack"
+            case "Failed": answer["status"] = "Failed"
+            default: break
+            }
+            answer["reason"] = update["reason"] ?? .null
+        }
+        if answer["status"] == "Updating", ServingMarker.read(home: resources.training.home) == nil {
+            answer["reason"] = "no agent is serving endpoints for this home; start one with `slipway agent`"
+        }
+        return .object(answer)
+    }
+}
+
+/// `slipway:deploy.finish`: records the outcome (Succeeded, RolledBack, Failed or TimedOut)
+/// in the deployment's history and clears the in-progress mark; returns the outcome with
+/// the endpoint's state and, unless it succeeded, a `cause` in words.
+struct DeployFinish: TaskResource {
+    let resources: DeploymentResources
+
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        let input = request.input
+        let deployment = input["Deployment"] ?? [:]
+        let endpoint = deployment["endpoint"]?.stringValue ?? ""
+        let outcome = input["Outcome"]?.stringValue ?? "Failed"
+        let execution = input["Execution"]?.stringValue ?? ""
+        var cause = input["Reason"]?.stringValue
+        if outcome == "TimedOut" {
+            let checks = input["Checks"]?.intValue ?? 0
+            cause = "endpoint '\(endpoint)' was not InService after \(checks + 1) checks over \(deployment["timeout"]?.intValue ?? 0) s"
+                + (input["Status"]?["reason"]?.stringValue.map { ": \($0)" } ?? "; its update goes on: `slipway endpoints describe \(endpoint)`")
+        }
+        if outcome == "RolledBack" { cause = "the update was rolled back and the endpoint serves what it served before: \(cause ?? "")" }
+        let record: [String: JSONValue] = [
+            "status": .string(outcome), "execution": .string(execution), "model": deployment["model"] ?? .null,
+            "version": deployment["version"] ?? .null, "generation": input["Generation"] ?? .null,
+            "finishedAt": .double(Date().timeIntervalSince1970), "cause": cause.map(JSONValue.string) ?? .null,
+        ]
+        guard !endpoint.isEmpty else { return .object(record) }
+        try DeploymentResources.task {
+            let current = try resources.registry.get(DeploymentResources.table, ItemKey(endpoint))
+            var mark = current?.attributes ?? [:]
+            if mark["execution"]?.stringValue == execution {
+                mark["status"] = .string(outcome)
+                mark["finishedAt"] = record["finishedAt"]
+                if outcome == "Succeeded" { mark["last"] = .object(record) }
+            }
+            try resources.registry.transact([
+                .put(table: DeploymentResources.table, key: ItemKey(endpoint), attributes: mark, condition: current.map { .version($0.version) } ?? .absent),
+                .put(table: DeploymentResources.history, key: ItemKey(endpoint, String(format: "%017.6f", Date().timeIntervalSince1970)), attributes: record, condition: .absent),
+            ])
+        }
+        var result = record
+        result["endpoint"] = (try? resources.endpoints.describe(endpoint)) ?? .null
+        return .object(result)
+    }
+}
