@@ -87,9 +87,19 @@ package final class EndpointManager: Sendable {
             }
             if start {
                 Task { await self.update(runtime, generation: target.generation, config: target.config) }
-            } else {
-                await maintain(runtime)
+                continue
             }
+            // A newer generation asked for while workers still start: stop waiting for them.
+            let abandoned = runtime.state.withLock { state -> [WorkerPool] in
+                guard state.updating, let current = state.updatingGeneration, current < target.generation, !state.pending.isEmpty else { return [] }
+                defer { state.pending.removeAll() }
+                return state.pending
+            }
+            if !abandoned.isEmpty {
+                runtime.event("UpdateSuperseded", "generation \(target.generation) was asked for; abandoning the workers still starting")
+                abandoned.forEach { $0.abort() }
+            }
+            await maintain(runtime)
         }
     }
 
@@ -127,10 +137,13 @@ package final class EndpointManager: Sendable {
         save(runtime)
         log("endpoint \(runtime.name): update to generation \(generation) started")
 
+        runtime.state.withLock { $0.updatingGeneration = generation }
         let pools: [WorkerPool]
         do {
-            pools = try await startPools(config, for: runtime.name)
+            pools = try await startPools(config, for: runtime.name) { pool in runtime.state.withLock { $0.pending.append(pool) } }
+            runtime.state.withLock { $0.pending.removeAll() }
         } catch {
+            runtime.state.withLock { $0.pending.removeAll() }
             finish(runtime, generation: generation, outcome: old.isEmpty ? "Failed" : "RolledBack",
                    reason: "the new variant did not become healthy: \(error)")
             return
@@ -201,13 +214,14 @@ package final class EndpointManager: Sendable {
             state.status = state.routes.isEmpty ? "Failed" : "InService"
             state.failureReason = outcome == "Succeeded" ? nil : reason
             state.updating = false
+            state.updatingGeneration = nil
         }
         runtime.event("Update\(outcome)", reason ?? "generation \(generation) in service")
         save(runtime)
         log("endpoint \(runtime.name): generation \(generation) \(outcome)\(reason.map { ": \($0)" } ?? "")")
     }
 
-    private func startPools(_ config: EndpointConfig, for endpoint: String) async throws -> [WorkerPool] {
+    private func startPools(_ config: EndpointConfig, for endpoint: String, created: (WorkerPool) -> Void = { _ in }) async throws -> [WorkerPool] {
         var pools: [WorkerPool] = []
         do {
             for variant in config.variants {
@@ -218,6 +232,7 @@ package final class EndpointManager: Sendable {
                                       workerScript: workerScript, memoryBytes: variant.memoryBytes, logFile: logs + "/\(variant.name).log")
                 let pool = WorkerPool(variant: variant, spec: spec, log: log)
                 pools.append(pool)
+                created(pool)
                 let count = min(max(variant.workers, config.autoscaling.minWorkers, 1), max(config.autoscaling.maxWorkers, 1))
                 try await pool.grow(by: count, healthTimeout: config.traffic.healthTimeout)
             }

@@ -15,6 +15,9 @@ final class EndpointRuntime: @unchecked Sendable {
         var applied: (generation: Int, config: EndpointConfig)?
         var status = "Creating"
         var updating = false
+        /// The generation being applied, and the pools it is starting (to abort when a newer one is asked for).
+        var updatingGeneration: Int?
+        var pending: [WorkerPool] = []
         var scaling = false
         var lastScale = Date.distantPast
         var samples: [ObjectIdentifier: [Int]] = [:]

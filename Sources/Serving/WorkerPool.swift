@@ -15,6 +15,9 @@ final class WorkerPool: @unchecked Sendable {
         var requests = 0
         var errors = 0
         var serial = 0
+        /// Workers started but not yet healthy; `abort` kills them.
+        var unready: [Worker] = []
+        var aborted = false
     }
     private let state = Mutex(State())
     /// Seconds a request may take before its worker is considered stuck.
@@ -51,11 +54,17 @@ final class WorkerPool: @unchecked Sendable {
             do {
                 let worker = try Worker(id: id, spec: spec)
                 started.append(worker)
+                let aborted = state.withLock { state in
+                    state.unready.append(worker)
+                    return state.aborted
+                }
+                if aborted { kill(-worker.pid, SIGKILL) }
             } catch {
                 failure = error
                 break
             }
         }
+        defer { state.withLock { state in state.unready.removeAll { worker in started.contains { $0 === worker } } } }
         if failure == nil {
             let deadline = Date().addingTimeInterval(healthTimeout)
             for worker in started {
@@ -81,6 +90,15 @@ final class WorkerPool: @unchecked Sendable {
         guard let text = try? String(contentsOfFile: spec.logFile, encoding: .utf8) else { return "" }
         let tail = text.split(separator: "\n").suffix(lines).joined(separator: "\n")
         return tail.isEmpty ? "" : "; the worker log (\(spec.logFile)) ends:\n\(tail)"
+    }
+
+    /// Kills the workers still starting, so that `grow` fails now rather than at its health timeout.
+    func abort() {
+        let unready = state.withLock { state in
+            state.aborted = true
+            return state.unready
+        }
+        for worker in unready { kill(-worker.pid, SIGKILL) }
     }
 
     /// Stops `count` idle-most workers (they finish what they hold first).
