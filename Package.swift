@@ -15,6 +15,7 @@ let package = Package(
         // One trait only: fewer packages to build, and no trait-order rebuilds (TOOLCHAIN.md).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // JSON values with a strict parser and a canonical writer: the leaf every module shares.
@@ -36,7 +37,8 @@ let package = Package(
                 resources: [.copy("Definitions")]),
         // Endpoints, Python worker pools, blue/green updates, autoscaling.
         .target(name: "Serving", dependencies: ["Registry", .product(name: "Hummingbird", package: "hummingbird"),
-                                           .product(name: "HTTPTypes", package: "swift-http-types")],
+                                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                                           .product(name: "Logging", package: "swift-log")],
                 resources: [.copy("Python")]),
         // The CLI and the agent wiring: parse, call a library, print.
         .executableTarget(name: "slipway", dependencies: [

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import Registry
 
 /// The HTTP front of every endpoint (Hummingbird): `GET /ping` answers 200 while the agent
@@ -52,12 +53,19 @@ package struct EndpointServer: Sendable {
         }
         let app = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "slipway"),
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) })
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: Self.logger)
         try await app.runService(gracefulShutdownSignals: [])
     }
 
     /// SageMaker's name for the header that names the variant that answered.
     static let variantHeader = HTTPField.Name("X-Amzn-Invoked-Production-Variant")
+
+    /// Hummingbird's own log: only what is critical (the agent reports a server that cannot start itself).
+    static let logger: Logger = {
+        var logger = Logger(label: "slipway.serving")
+        logger.logLevel = .critical
+        return logger
+    }()
 
     static func error(_ status: Int, _ message: String) -> Response {
         Response(status: .init(code: status), headers: [.contentType: "application/json"],

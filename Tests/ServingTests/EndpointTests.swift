@@ -53,11 +53,14 @@ import Testing
         #expect(try await serving.invoke("defaults", "[[1]]", accept: "image/png").status == 406)
     }
 
-    @Test func anUpdateUnderLoadFailsNoRequestAndDrainsTheOldWorkers() async throws {
+    @Test func aLinearUpdateUnderLoadFailsNoRequestAndDrainsTheOldWorkers() async throws {
         let serving = try await ServingFixture()
         defer { Task { await serving.shutdown() } }
         try await serving.deploy("prices", EndpointConfig(variants: [try serving.variant("demand", version: 1, workers: 2)]))
-        let next = EndpointConfig(variants: [try serving.variant("demand", version: 2, workers: 2)])
+        var next = EndpointConfig(variants: [try serving.variant("demand", version: 2, workers: 2)])
+        next.traffic.mode = .linear
+        next.traffic.step = 0.34
+        next.traffic.bakeSeconds = 0.3
         let finished = Atomic<Bool>(false)
         let records = serving.records
         async let answers = serving.load("prices", clients: 4) { finished.load(ordering: .relaxed) }
@@ -74,6 +77,8 @@ import Testing
         let versions = Set(all.compactMap { $0.json?["version"]?.intValue })
         #expect(versions == [1, 2], "requests were served by both versions across the update")
         #expect(try await serving.invoke("prices", "[1]").variant == "demand-v2")
+        let shifts = (try records.status("prices")?["history"]?.arrayValue ?? []).filter { $0["event"] == "TrafficShifted" }.compactMap { $0["detail"]?.stringValue }
+        #expect(shifts.suffix(3) == ["34% to generation 2", "68% to generation 2", "100% to generation 2"], "\(shifts)")
         let described = try #require(try records.describe("prices"))
         #expect(described["model"] == "demand" && described["version"] == 2)
         #expect(described["variants"]?.arrayValue?.count == 1)
@@ -152,5 +157,23 @@ import Testing
         #expect(try workers() == 1, "scaled back in to the minimum when idle")
         let events = (try serving.records.status("prices")?["history"]?.arrayValue ?? []).compactMap { $0["event"]?.stringValue }
         #expect(events.contains("ScaledOut") && events.contains("ScaledIn"), "\(events)")
+    }
+
+    @Test func aRestartedManagerServesTheEndpointsItServedBefore() async throws {
+        let first = try await ServingFixture()
+        try await first.deploy("prices", EndpointConfig(variants: [try first.variant("demand", version: 1)]))
+        #expect(try await first.invoke("prices", "[1]").json == ["version": 1, "sum": 1])
+        // Another process (here: another manager) on the same home, after this one stops.
+        await first.stop()
+        let second = try await ServingFixture(root: first.root)
+        defer { Task { await second.shutdown() } }
+        var answer = try await second.invoke("prices", "[5]")
+        for _ in 0..<100 where answer.status != 200 {
+            try await Task.sleep(for: .milliseconds(100))
+            answer = try await second.invoke("prices", "[5]")
+        }
+        #expect(answer.json == ["version": 1, "sum": 5])
+        let events = (try second.records.status("prices")?["history"]?.arrayValue ?? []).compactMap { $0["event"]?.stringValue }
+        #expect(events.last == "Restored", "\(events)")
     }
 }

@@ -19,9 +19,10 @@ final class ServingFixture: @unchecked Sendable {
     private let bound = Bound()
     var port: Int { bound.port.load(ordering: .relaxed) }
 
-    init() async throws {
+    /// A new home, or the one at `root` (to play a restarted agent).
+    init(root existing: String? = nil) async throws {
         var template = Array((NSTemporaryDirectory() + "slipway-serving-XXXXXX").utf8CString)
-        root = String(cString: mkdtemp(&template)!)
+        root = existing ?? String(cString: mkdtemp(&template)!)
         registry = try Registry(home: root)
         records = EndpointRecords(registry: registry)
         manager = try EndpointManager(home: root, registry: registry)
@@ -32,9 +33,15 @@ final class ServingFixture: @unchecked Sendable {
         for _ in 0..<200 where port == 0 { try await Task.sleep(for: .milliseconds(50)) }
     }
 
-    func shutdown() async {
+    /// Stops serving, keeping the home.
+    func stop() async {
         tasks.forEach { $0.cancel() }
+        for task in tasks { await task.value }
         await manager.stopAll()
+    }
+
+    func shutdown() async {
+        await stop()
         try? FileManager.default.removeItem(atPath: root)
     }
 
