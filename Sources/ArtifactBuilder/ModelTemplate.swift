@@ -264,7 +264,7 @@ package enum ModelTemplate {
 
 
         def input_fn(body, content_type):
-            if content_type != "application/json":
+            if content_type.split(";")[0].strip() != "application/json":
                 raise ValueError(f"unsupported content type {content_type}; send application/json")
             data = json.loads(body)
             return data if isinstance(data, list) else [data]
