@@ -35,7 +35,7 @@ extension ModelConfig {
     }
 
     static let topKeys = ["version", "name", "description", "requirements", "branches", "data", "stages", "gates",
-                          "approval", "deploy", "notify", "build"]
+                          "approval", "deploy", "notify", "build", "compose"]
 
     private static func decode(_ root: Node?, reader: inout ConfigReader) -> ModelConfig? {
         guard let root else {
@@ -54,7 +54,8 @@ extension ModelConfig {
                           hint: "use 1 to 63 lowercase letters, digits, '-' or '_', starting with a letter")
         }
         let data = decodeData(top["data"], reader: &reader)
-        let stages = decodeStages(top["stages"], reader: &reader)
+        let compose = decodeCompose(top["compose"], reader: &reader)
+        let stages = decodeStages(top["stages"], composite: !compose.isEmpty, reader: &reader)
         for (kind, stage) in stages {
             for (index, input) in stage.inputs.enumerated() where !data.contains(where: { $0.name == input }) {
                 reader.report("stages.\(kind.rawValue).inputs[\(index)]", top["stages"], "unknown data input '\(input)'",
@@ -81,6 +82,7 @@ extension ModelConfig {
             notify: decodeNotify(top["notify"], reader: &reader),
             buildSteps: decodeBuild(top["build"], stages: stages, reader: &reader), lines: reader.lines)
         var result = config
+        result.compose = compose
         if let train = top["build"]?.mapping?["train"] {
             result.trainAfterBuild = reader.bool(train, at: "build.train") ?? true
         }
@@ -119,8 +121,10 @@ extension ModelConfig {
         return inputs.sorted { $0.name < $1.name }
     }
 
-    private static func decodeStages(_ node: Node?, reader: inout ConfigReader) -> [StageKind: Stage] {
-        guard let members = reader.mapping(node, at: "stages", known: StageKind.allCases.map(\.rawValue), required: ["train"]) else {
+    private static func decodeStages(_ node: Node?, composite: Bool, reader: inout ConfigReader) -> [StageKind: Stage] {
+        // A composite serves what other endpoints answer: it has a serve stage and nothing to train.
+        guard let members = reader.mapping(node, at: "stages", known: composite ? ["serve"] : StageKind.allCases.map(\.rawValue),
+                                           required: [composite ? "serve" : "train"]) else {
             return [:]
         }
         var stages: [StageKind: Stage] = [:]
@@ -129,6 +133,25 @@ extension ModelConfig {
             if let stage = decodeStage(kind, node, reader: &reader) { stages[kind] = stage }
         }
         return stages
+    }
+
+    /// `compose: {MEMBER: ENDPOINT, ...}`: the endpoints a composite's serve script combines.
+    private static func decodeCompose(_ node: Node?, reader: inout ConfigReader) -> [String: String] {
+        guard let node else { return [:] }
+        guard case .mapping(let mapping) = node, !mapping.isEmpty else {
+            reader.report("compose", node, "expected a mapping of member names to endpoint names", hint: "for example {demand: demand, elasticity: elasticity}")
+            return [:]
+        }
+        var members: [String: String] = [:]
+        for (key, value) in mapping {
+            guard let member = key.string else { continue }
+            guard let endpoint = reader.string(value, at: "compose.\(member)") else { continue }
+            if !isValidName(endpoint) {
+                reader.report("compose.\(member)", value, "invalid endpoint name '\(endpoint)'", hint: "use lowercase letters, digits, '-' or '_', starting with a letter")
+            }
+            members[member] = endpoint
+        }
+        return members
     }
 
     private static func decodeStage(_ kind: StageKind, _ node: Node, reader: inout ConfigReader) -> Stage? {

@@ -43,6 +43,10 @@ package struct ModelConfig: Sendable, Equatable {
     package var buildSteps: [BuildStep]
     /// Whether a successful build starts the training pipeline (`build.train`, default true).
     package var trainAfterBuild: Bool = true
+    /// A composite's members: the name its serve script uses → the endpoint it calls
+    /// (`compose`). A composite has only a serve stage, is never trained, and deploys its
+    /// build rather than a model version.
+    package var compose: [String: String] = [:]
     /// The line of each path-valued key (`stages.train.script`), for later messages.
     package var lines: [String: Int] = [:]
 }

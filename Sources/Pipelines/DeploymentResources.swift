@@ -57,6 +57,7 @@ struct DeployPrepare: TaskResource {
         guard let model = request.input["model"]?.stringValue else { throw StatesError("States.Runtime", "the input needs \"model\"") }
         let wanted = request.input["request"]?["version"]?.intValue.map(Int.init)
         return try DeploymentResources.task {
+            if let composite = try compositeDeployment(model: model, build: wanted, request: request.input["request"] ?? [:]) { return composite }
             let versions = try ModelVersions(registry: resources.registry).list(model)
             let approved = ModelVersions.Status.approved.rawValue
             let version: [String: JSONValue]
@@ -84,33 +85,70 @@ struct DeployPrepare: TaskResource {
                 throw StatesError("Deployment.NoModel", "version \(number) of '\(model)' has no trained model on this machine (\(version["modelArchive"]?.stringValue ?? "none recorded")); train it again with `slipway train \(model)`")
             }
             let manifest = (try? JSONValue(parsing: Array((try? Data(contentsOf: URL(fileURLWithPath: artifact + "/manifest.json"))) ?? Data()))) ?? [:]
-            let endpoint = request.input["request"]?["endpoint"]?.stringValue ?? config.deploy.endpoint ?? model
-            guard EndpointRecords.isValidName(endpoint) else {
-                throw StatesError("Deployment.InvalidEndpoint", "invalid endpoint name '\(endpoint)'; use lowercase letters, digits, '-' or '_', starting with a letter")
-            }
-            var variant = VariantConfig(
+            let variant = VariantConfig(
                 name: "\(model)-v\(number)", model: model, version: number, code: artifact + "/code", script: serve.script,
                 python: (manifest["environment"]?["path"]?.stringValue ?? "") + "/bin/python", modelArchive: archive,
                 modelDigest: try Digest.ofHostPath(archive))
-            variant.workers = config.deploy.workers
-            variant.memoryBytes = serve.resources.memoryBytes
-            var endpointConfig = EndpointConfig(variants: [variant])
-            let deploy = config.deploy
-            endpointConfig.autoscaling.minWorkers = deploy.minWorkers
-            endpointConfig.autoscaling.maxWorkers = deploy.maxWorkers
-            endpointConfig.autoscaling.targetInFlight = deploy.targetInFlight
-            endpointConfig.autoscaling.scaleInCooldown = Double(deploy.scaleInCooldownSeconds)
-            endpointConfig.traffic.mode = TrafficConfig.Mode(rawValue: deploy.strategy) ?? .allAtOnce
-            endpointConfig.traffic.step = deploy.step
-            endpointConfig.traffic.bakeSeconds = Double(deploy.bakeSeconds)
-            endpointConfig.traffic.errorThreshold = deploy.errorThreshold
-            endpointConfig.traffic.healthTimeout = Double(deploy.healthTimeoutSeconds)
-            return [
-                "model": .string(model), "version": .int(Int64(number)), "endpoint": .string(endpoint), "commit": version["commit"] ?? .null,
-                "config": endpointConfig.json, "timeout": .int(Int64(deploy.timeoutSeconds)),
-                "polling": DeploymentResources.polling(timeout: deploy.timeoutSeconds),
-            ]
+            return try deployment(model: model, version: number, commit: version["commit"] ?? .null, variant: variant, config: config,
+                                  endpoint: request.input["request"]?["endpoint"]?.stringValue)
         }
+    }
+
+    /// A composite (a config with `compose`) deploys a successful build, not a trained
+    /// version: its newest, or build `wanted`. Nil for a model that is not a composite.
+    private func compositeDeployment(model: String, build wanted: Int?, request: JSONValue) throws -> JSONValue? {
+        let (latestConfig, latest) = try resources.training.config(model: model)
+        guard !latestConfig.compose.isEmpty else { return nil }
+        var commit = latest["commit"]?.stringValue
+        var number = latest["build"]?.stringValue.flatMap(BuildTables.parse(buildID:))?.number ?? 0
+        if let wanted {
+            guard let build = try resources.registry.get(BuildTables.builds, ItemKey(model, BuildTables.sortKey(wanted)))?.attributes,
+                build["status"] == "succeeded"
+            else {
+                throw StatesError("Deployment.NoSuchVersion", "composite '\(model)' has no successful build \(wanted); see `slipway builds list \(model)`")
+            }
+            commit = build["commit"]?.stringValue
+            number = wanted
+        }
+        let (config, stages) = try resources.training.config(model: model, commit: commit)
+        guard let serve = config.stages[.serve], let artifact = stages["stages"]?["serve"]?["path"]?.stringValue else {
+            throw StatesError("Deployment.NoServeStage", "composite '\(model)' has no built serve stage")
+        }
+        let manifest = (try? JSONValue(parsing: Array((try? Data(contentsOf: URL(fileURLWithPath: artifact + "/manifest.json"))) ?? Data()))) ?? [:]
+        let variant = VariantConfig(
+            name: "\(model)-b\(number)", model: model, version: number, code: artifact + "/code", script: serve.script,
+            python: (manifest["environment"]?["path"]?.stringValue ?? "") + "/bin/python", modelArchive: "", modelDigest: "")
+        return try deployment(model: model, version: number, commit: commit.map(JSONValue.string) ?? .null, variant: variant, config: config,
+                              endpoint: request["endpoint"]?.stringValue)
+    }
+
+    /// The prepared deployment: the endpoint, its configuration from the config's `deploy`, and the polling plan.
+    private func deployment(model: String, version number: Int, commit: JSONValue, variant: VariantConfig, config: ModelConfig,
+                            endpoint requested: String?) throws -> JSONValue {
+        let endpoint = requested ?? config.deploy.endpoint ?? model
+        guard EndpointRecords.isValidName(endpoint) else {
+            throw StatesError("Deployment.InvalidEndpoint", "invalid endpoint name '\(endpoint)'; use lowercase letters, digits, '-' or '_', starting with a letter")
+        }
+        var variant = variant
+        variant.workers = config.deploy.workers
+        variant.memoryBytes = config.stages[.serve]?.resources.memoryBytes ?? variant.memoryBytes
+        var endpointConfig = EndpointConfig(variants: [variant])
+        endpointConfig.members = config.compose
+        let deploy = config.deploy
+        endpointConfig.autoscaling.minWorkers = deploy.minWorkers
+        endpointConfig.autoscaling.maxWorkers = deploy.maxWorkers
+        endpointConfig.autoscaling.targetInFlight = deploy.targetInFlight
+        endpointConfig.autoscaling.scaleInCooldown = Double(deploy.scaleInCooldownSeconds)
+        endpointConfig.traffic.mode = TrafficConfig.Mode(rawValue: deploy.strategy) ?? .allAtOnce
+        endpointConfig.traffic.step = deploy.step
+        endpointConfig.traffic.bakeSeconds = Double(deploy.bakeSeconds)
+        endpointConfig.traffic.errorThreshold = deploy.errorThreshold
+        endpointConfig.traffic.healthTimeout = Double(deploy.healthTimeoutSeconds)
+        return [
+            "model": .string(model), "version": .int(Int64(number)), "endpoint": .string(endpoint), "commit": commit,
+            "config": endpointConfig.json, "timeout": .int(Int64(deploy.timeoutSeconds)),
+            "polling": DeploymentResources.polling(timeout: deploy.timeoutSeconds),
+        ]
     }
 }
 

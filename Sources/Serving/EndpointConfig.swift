@@ -11,7 +11,8 @@ package struct VariantConfig: Sendable, Equatable {
     package var code: String
     package var script: String
     package var python: String
-    /// The trained model, `model.tar.gz`, and its content digest (the unpacked folder's name).
+    /// The trained model, `model.tar.gz`, and its content digest (the unpacked folder's
+    /// name); both empty for a composite, whose workers get an empty model folder.
     package var modelArchive: String
     package var modelDigest: String
     /// Workers started before any traffic moves.
@@ -68,6 +69,9 @@ package struct EndpointConfig: Sendable, Equatable {
     package var variants: [VariantConfig]
     package var autoscaling = AutoscalingConfig()
     package var traffic = TrafficConfig()
+    /// A composite's members: the name its script uses → the endpoint it calls. Empty for a
+    /// plain model endpoint.
+    package var members: [String: String] = [:]
 
     package init(variants: [VariantConfig]) { self.variants = variants }
 }
@@ -131,7 +135,9 @@ extension TrafficConfig {
 
 extension EndpointConfig {
     package var json: JSONValue {
-        ["variants": .array(variants.map(\.json)), "autoscaling": autoscaling.json, "traffic": traffic.json]
+        var json: [String: JSONValue] = ["variants": .array(variants.map(\.json)), "autoscaling": autoscaling.json, "traffic": traffic.json]
+        if !members.isEmpty { json["members"] = .object(members.mapValues { .string($0) }) }
+        return .object(json)
     }
 
     package init?(json: JSONValue?) {
@@ -139,5 +145,6 @@ extension EndpointConfig {
         self.init(variants: variants)
         autoscaling = AutoscalingConfig(json: json["autoscaling"])
         traffic = TrafficConfig(json: json["traffic"])
+        members = (json["members"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
     }
 }

@@ -28,11 +28,19 @@ package final class EndpointManager: Sendable {
     /// Serves a request on the named endpoint. The variant that answered is returned with
     /// the result (nil when none could).
     package func invoke(endpoint: String, _ invocation: Invocation) async -> (variant: String?, result: InvocationResult) {
+        let (variant, result) = await invokeVariant(endpoint: endpoint, invocation, depth: 0)
+        return (variant?.name, result)
+    }
+
+    func invokeVariant(endpoint: String, _ invocation: Invocation, depth: Int) async -> (variant: VariantConfig?, result: InvocationResult) {
         guard let runtime = runtimes.withLock({ $0[endpoint] }) else {
             let known = runtimes.withLock { $0.keys.sorted() }
             return (nil, .failure(404, "no endpoint '\(endpoint)'; endpoints here: \(known.isEmpty ? "none" : known.joined(separator: ", ")) (see `slipway endpoints list`)"))
         }
-        return await runtime.invoke(invocation)
+        let members = runtime.state.withLock { $0.applied?.config.members ?? [:] }
+        guard !members.isEmpty else { return await runtime.invoke(invocation) }
+        guard depth < 4 else { return (nil, .failure(508, "composite endpoints call each other more than 4 deep; check their compose sections")) }
+        return await Composite(manager: self, runtime: runtime, members: members, depth: depth).invoke(invocation)
     }
 
     /// Reconciles every `interval` seconds until the task is cancelled, then drains all workers.
@@ -301,8 +309,12 @@ struct ModelFolders {
     let home: String
 
     func unpacked(_ archive: String, digest: String) throws -> String {
-        let folder = home + "/models/" + digest
+        let folder = home + "/models/" + (archive.isEmpty ? "empty" : digest)
         if FileManager.default.fileExists(atPath: folder) { return folder }
+        if archive.isEmpty {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            return folder
+        }
         let scratch = folder + ".partial-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         let tar = Process()

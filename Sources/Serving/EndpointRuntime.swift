@@ -34,10 +34,10 @@ final class EndpointRuntime: @unchecked Sendable {
 
     /// Serves a request on a variant chosen by weight. A pool that began draining after it
     /// was chosen refuses, and the choice is made again from the routes of that moment.
-    func invoke(_ invocation: Invocation) async -> (variant: String?, result: InvocationResult) {
+    func invoke(_ invocation: Invocation) async -> (variant: VariantConfig?, result: InvocationResult) {
         for _ in 0..<5 {
             guard let pool = pick() else { break }
-            if let result = await pool.invoke(invocation) { return (pool.variant.name, result) }
+            if let result = await pool.invoke(invocation) { return (pool.variant, result) }
         }
         let status = state.withLock { $0.status }
         return (nil, .failure(503, "endpoint '\(name)' has no variant in service (status \(status)); see `slipway endpoints describe \(name)`"))

@@ -7,7 +7,7 @@ import Synchronization
 
 /// The agent's end of the "build finished" seam: notifies each build's outcome, and
 /// collects the models whose builds succeeded, to train unless their config says
-/// `build: {train: false}`.
+/// `build: {train: false}` (or they are composites, which have nothing to train).
 final class AutoTraining: BuildListener {
     private let models = Mutex<[String]>([])
     private let finished = Mutex<[(type: String, model: String, record: [String: JSONValue])]>([])
@@ -27,7 +27,10 @@ final class AutoTraining: BuildListener {
             defer { models.removeAll() }
             return models
         }
-        return built.filter { model in ((try? resources.config(model: model))?.0.trainAfterBuild) ?? false }
+        return built.filter { model in
+            guard let config = try? resources.config(model: model).0 else { return false }
+            return config.trainAfterBuild && config.compose.isEmpty
+        }
     }
 
     /// Sends `BuildSucceeded` and `BuildFailed` for the builds finished since the last call.

@@ -176,4 +176,49 @@ import Testing
         let events = (try second.records.status("prices")?["history"]?.arrayValue ?? []).compactMap { $0["event"]?.stringValue }
         #expect(events.last == "Restored", "\(events)")
     }
+
+    @Test func aCompositeAsksItsMembersAndNamesTheVersionsThatAnswered() async throws {
+        let serving = try await ServingFixture()
+        defer { Task { await serving.shutdown() } }
+        try await serving.deploy("left", EndpointConfig(variants: [try serving.variant("left", version: 1)]))
+        try await serving.deploy("right", EndpointConfig(variants: [try serving.variant("right", version: 4)]))
+        let combine = """
+            import json
+
+            def model_fn(model_dir):
+                return None
+
+            def input_fn(body, content_type):
+                return json.loads(body)
+
+            def predict_fn(data, model):
+                if data["phase"] == "requests":
+                    numbers = data["request"]["numbers"]
+                    return {"left": numbers, "right": [n * 10 for n in numbers]}
+                answers = data["answers"]
+                return {"total": answers["left"]["sum"] + answers["right"]["sum"], "versions": data["versions"]}
+
+            def output_fn(prediction, accept):
+                return json.dumps(prediction), "application/json"
+            """
+        var composite = EndpointConfig(variants: [try serving.variant("both", version: 1, serve: combine)])
+        composite.variants[0].modelArchive = ""
+        composite.members = ["left": "left", "right": "right"]
+        try await serving.deploy("both", composite)
+        let answer = try await serving.invoke("both", #"{"numbers": [1, 2]}"#)
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(answer.json?["total"] == 33)
+        #expect(answer.json?["versions"]?["right"]?["version"] == 4)
+        #expect(answer.variant == "both-v1")
+
+        // A member deploys a new version on its own; the composite's answers say so.
+        try await serving.deploy("left", EndpointConfig(variants: [try serving.variant("left", version: 2)]))
+        #expect(try await serving.invoke("both", #"{"numbers": [1]}"#).json?["versions"]?["left"]?["version"] == 2)
+        // A member that fails is named.
+        _ = try serving.records.delete("right")
+        try await Task.sleep(for: .milliseconds(600))
+        let broken = try await serving.invoke("both", #"{"numbers": [1]}"#)
+        #expect(broken.status == 502)
+        #expect(broken.json?["error"]?.stringValue?.contains("member 'right'") == true, "\(broken.body)")
+    }
 }
