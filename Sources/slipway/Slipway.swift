@@ -10,7 +10,7 @@ struct Slipway: AsyncParsableCommand {
             2 usage error, 3 a condition failed, 4 not found.
             """,
         subcommands: [
-            ModelCommand.self, RepoCommand.self, HookCommand.self, BuildCommand.self, BuildsCommand.self,
+            QuickstartCommand.self, ModelCommand.self, RepoCommand.self, HookCommand.self, BuildCommand.self, BuildsCommand.self,
             ArtifactsCommand.self, AgentCommand.self, StatesCommand.self, ExecutionsCommand.self, TasksCommand.self, TrainCommand.self, LogsCommand.self, VersionsCommand.self, ApproveCommand.self,
             RejectCommand.self, DeployCommand.self, RollbackCommand.self, EndpointsCommand.self, RegistryCommand.self, DemoCommand.self,
         ]
