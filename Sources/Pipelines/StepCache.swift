@@ -35,37 +35,58 @@ struct StepCache {
         return .object(item.attributes)
     }
 
-    /// Moves a finished job's outputs under `HOME/outputs/KEY` and records them.
+    /// Moves a finished job's outputs under `HOME/outputs/KEY` and records them. Two jobs
+    /// with the same key (two models whose preprocess stages are byte-identical, say) may
+    /// finish at once: each stages its outputs in a folder of its own and renames it into
+    /// place; the second finds the first's outputs there, equivalent by construction, and
+    /// uses them, so a folder another job reads is never replaced.
     func store(_ key: String, result: JobResult, stage: String, execution: String) throws(StatesError) -> JSONValue {
         let folder = home + "/outputs/" + key
+        let staging = folder + ".staging-\(UUID().uuidString)"
+        let manager = FileManager.default
         do {
-            try? FileManager.default.removeItem(atPath: folder)
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            var outputs: [String: JSONValue] = [:]
-            for (name, path) in result.outputs {
-                try FileManager.default.moveItem(atPath: path, toPath: folder + "/" + name)
-                outputs[name] = .string(folder + "/" + name)
+            try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            for (name, path) in result.outputs { try manager.moveItem(atPath: path, toPath: staging + "/" + name) }
+            try? manager.copyItem(atPath: (result.folder as NSString).deletingLastPathComponent + "/output.log", toPath: staging + "/output.log")
+            if let archive = result.modelArchive {
+                try manager.createDirectory(atPath: staging + "/model", withIntermediateDirectories: true)
+                try manager.moveItem(atPath: archive, toPath: staging + "/model/model.tar.gz")
             }
-            let log = folder + "/output.log"
-            try? FileManager.default.copyItem(atPath: (result.folder as NSString).deletingLastPathComponent + "/output.log", toPath: log)
+            if rename(staging, folder) != 0 {
+                guard errno == ENOTEMPTY || errno == EEXIST else {
+                    throw StatesError("Job.Failed", "storing the outputs of \(stage) in '\(folder)' failed: \(String(cString: strerror(errno)))")
+                }
+                let complete = result.outputs.keys.allSatisfy { manager.fileExists(atPath: folder + "/" + $0) }
+                    && (result.modelArchive == nil || manager.fileExists(atPath: folder + "/model/model.tar.gz"))
+                if complete {
+                    try? manager.removeItem(atPath: staging)
+                } else {
+                    // Someone removed part of an earlier store: set it aside and put ours in its place.
+                    _ = rename(folder, folder + ".incomplete-\(UUID().uuidString)")
+                    guard rename(staging, folder) == 0 else {
+                        throw StatesError("Job.Failed", "storing the outputs of \(stage) in '\(folder)' failed: \(String(cString: strerror(errno)))")
+                    }
+                }
+            }
             var record: [String: JSONValue] = [
-                "stage": .string(stage), "execution": .string(execution), "outputs": .object(outputs), "cache": "miss", "log": .string(log),
+                "stage": .string(stage), "execution": .string(execution), "cache": "miss", "log": .string(folder + "/output.log"),
+                "outputs": .object(Dictionary(uniqueKeysWithValues: result.outputs.keys.map { ($0, JSONValue.string(folder + "/" + $0)) })),
                 "createdAt": .double(Date().timeIntervalSince1970),
             ]
-            if let archive = result.modelArchive {
-                try FileManager.default.createDirectory(atPath: folder + "/model", withIntermediateDirectories: true)
-                try FileManager.default.moveItem(atPath: archive, toPath: folder + "/model/model.tar.gz")
+            if result.modelArchive != nil {
                 record["modelFolder"] = .string(folder + "/model")
                 record["modelArchive"] = .string(folder + "/model/model.tar.gz")
                 record["modelDigest"] = .string(try Digest.ofHostPath(folder + "/model/model.tar.gz"))
             }
             try registry.put(Self.table, ItemKey(key), record)
             // The outputs and the log are kept; the rest of the job's scratch folder is not.
-            try? FileManager.default.removeItem(atPath: (result.folder as NSString).deletingLastPathComponent)
+            try? manager.removeItem(atPath: (result.folder as NSString).deletingLastPathComponent)
             return .object(record)
         } catch let error as StatesError {
+            try? manager.removeItem(atPath: staging)
             throw error
         } catch {
+            try? manager.removeItem(atPath: staging)
             throw StatesError("Job.Failed", "storing the outputs of \(stage) failed: \(error)")
         }
     }

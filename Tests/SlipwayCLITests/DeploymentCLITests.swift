@@ -102,13 +102,14 @@ import FoundationNetworking
                 return all
             }
         }
+        try await Task.sleep(for: .seconds(1))
         let second = try json("\"$SLIPWAY\" deploy churn --version 2 --wait --json")
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: .seconds(1))
         done.set()
         let statuses = await load.value
         #expect(second["status"] == "SUCCEEDED", "\(second)")
         #expect(second["endpoint"]?["version"] == 2)
-        #expect(statuses.count > 10 && statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 }.count) of \(statuses.count) failed")
+        #expect(statuses.count >= 5 && statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 }.count) of \(statuses.count) failed")
 
         // Version 3's model_fn raises; deploy.on_approval deploys it, and it is rolled back.
         try push("sed -i 's/^deploy: {endpoint: churn}/deploy: {endpoint: churn, on_approval: true, timeout: 4s}/' slipway.yaml"

