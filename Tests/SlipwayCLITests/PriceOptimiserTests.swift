@@ -82,5 +82,16 @@ import FoundationNetworking
         #expect(answers.count >= 3 && answers.allSatisfy { $0.0 == 200 }, "\(answers.filter { $0.0 != 200 })")
         #expect(answers.last?.1 == 2, "the composite now names demand version 2")
         #expect(try await Self.price(port, request).answer?["models"]?["elasticity"]?["version"] == 1)
+
+        // A demand model that cannot fit (a huge ridge penalty) is rejected by its gates.
+        #expect(try shell.run("cd '\(home)/work/demand' && sed -i 's/ridge: 0.02/ridge: 1000000/' slipway.yaml && git -c user.name=A -c user.email=a@b commit -qam 'too much ridge' && git push -q origin main").status == 0)
+        var third: JSONValue = .null
+        for _ in 0..<240 {
+            third = (try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue ?? []).dropFirst(2).first ?? .null
+            if third != .null { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(third["status"] == "Rejected", "\(third)")
+        #expect(third["statusReason"]?.stringValue?.contains("regression_metrics.r2.value") == true, "\(third)")
     }
 }
