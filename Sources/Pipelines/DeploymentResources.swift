@@ -279,6 +279,7 @@ struct DeployFinish: TaskResource {
                 + (input["Status"]?["reason"]?.stringValue.map { ": \($0)" } ?? "; its update goes on: `slipway endpoints describe \(endpoint)`")
         }
         if outcome == "RolledBack" { cause = "the update was rolled back and the endpoint serves what it served before: \(cause ?? "")" }
+        if outcome != "Succeeded" && cause == nil { cause = "the update of '\(endpoint)' ended \(outcome); see `slipway endpoints describe \(endpoint)`" }
         let record: [String: JSONValue] = [
             "status": .string(outcome), "execution": .string(execution), "model": deployment["model"] ?? .null,
             "version": deployment["version"] ?? .null, "generation": input["Generation"] ?? .null,

@@ -300,7 +300,8 @@ package final class EndpointManager: Sendable {
     private func save(_ runtime: EndpointRuntime) {
         // A deleted endpoint keeps no status.
         guard runtimes.withLock({ $0[runtime.name] === runtime }) else { return }
-        records.writeStatus(runtime.name, runtime.record())
+        // Snapshot and write under one lock, so that an older snapshot never lands last.
+        runtime.saving.withLock { _ in records.writeStatus(runtime.name, runtime.record()) }
     }
 }
 

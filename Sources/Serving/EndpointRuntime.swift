@@ -26,6 +26,8 @@ final class EndpointRuntime: @unchecked Sendable {
         var history: [JSONValue] = []
     }
     let state = Mutex(State())
+    /// Held while the status record is written.
+    let saving = Mutex(())
 
     init(name: String) { self.name = name }
 
