@@ -22,6 +22,7 @@ package struct VariantConfig: Sendable, Equatable {
     /// Each worker's address-space limit.
     package var memoryBytes: Int64 = 2 << 30
 
+    /// A variant of one worker, weight 1 and a 2 GiB memory limit.
     package init(name: String, model: String, version: Int, code: String, script: String, python: String, modelArchive: String, modelDigest: String) {
         self.name = name
         self.model = model
@@ -42,6 +43,7 @@ package struct AutoscalingConfig: Sendable, Equatable {
     package var targetInFlight = 2.0
     /// Seconds after any scaling before workers are removed again.
     package var scaleInCooldown = 30.0
+    /// The defaults.
     package init() {}
 }
 
@@ -61,6 +63,7 @@ package struct TrafficConfig: Sendable, Equatable {
     package var minimumRequests = 5
     /// Seconds the new workers have to load their model and answer a ping.
     package var healthTimeout = 120.0
+    /// The defaults.
     package init() {}
 }
 
@@ -73,12 +76,14 @@ package struct EndpointConfig: Sendable, Equatable {
     /// plain model endpoint.
     package var members: [String: String] = [:]
 
+    /// A configuration of `variants` with default autoscaling and traffic settings.
     package init(variants: [VariantConfig]) { self.variants = variants }
 }
 
 // MARK: - JSON
 
 extension VariantConfig {
+    /// The configuration as stored in the registry.
     package var json: JSONValue {
         [
             "name": .string(name), "model": .string(model), "version": .int(Int64(version)), "code": .string(code), "script": .string(script),
@@ -87,6 +92,7 @@ extension VariantConfig {
         ]
     }
 
+    /// Reads a stored variant; nil when a required field is missing.
     package init?(json: JSONValue) {
         guard let name = json["name"]?.stringValue, let model = json["model"]?.stringValue, let version = json["version"]?.intValue,
             let code = json["code"]?.stringValue, let script = json["script"]?.stringValue, let python = json["python"]?.stringValue,
@@ -100,11 +106,13 @@ extension VariantConfig {
 }
 
 extension AutoscalingConfig {
+    /// The configuration as stored in the registry.
     package var json: JSONValue {
         ["minWorkers": .int(Int64(minWorkers)), "maxWorkers": .int(Int64(maxWorkers)), "targetInFlight": .double(targetInFlight),
          "scaleInCooldown": .double(scaleInCooldown)]
     }
 
+    /// Reads a stored value; missing fields keep their defaults.
     package init(json: JSONValue?) {
         self.init()
         guard let json else { return }
@@ -116,11 +124,13 @@ extension AutoscalingConfig {
 }
 
 extension TrafficConfig {
+    /// The configuration as stored in the registry.
     package var json: JSONValue {
         ["mode": .string(mode.rawValue), "step": .double(step), "bakeSeconds": .double(bakeSeconds), "errorThreshold": .double(errorThreshold),
          "minimumRequests": .int(Int64(minimumRequests)), "healthTimeout": .double(healthTimeout)]
     }
 
+    /// Reads a stored value; missing fields keep their defaults.
     package init(json: JSONValue?) {
         self.init()
         guard let json else { return }
@@ -134,12 +144,14 @@ extension TrafficConfig {
 }
 
 extension EndpointConfig {
+    /// The configuration as stored in the registry.
     package var json: JSONValue {
         var json: [String: JSONValue] = ["variants": .array(variants.map(\.json)), "autoscaling": autoscaling.json, "traffic": traffic.json]
         if !members.isEmpty { json["members"] = .object(members.mapValues { .string($0) }) }
         return .object(json)
     }
 
+    /// Reads a stored configuration; nil without at least one valid variant.
     package init?(json: JSONValue?) {
         guard let json, let variants = json["variants"]?.arrayValue?.compactMap(VariantConfig.init(json:)), !variants.isEmpty else { return nil }
         self.init(variants: variants)

@@ -15,6 +15,7 @@ package final class EndpointManager: Sendable {
     private let runtimes = Mutex<[String: EndpointRuntime]>([:])
     private let workerScript: String
 
+    /// A manager for the endpoints of `home`; `log` gets a line per notable event.
     package init(home: String, registry: Registry, log: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.home = home
         self.records = EndpointRecords(registry: registry)

@@ -13,6 +13,7 @@ package struct EndpointRecords: Sendable {
     package static let autoscaling = "endpoint-autoscaling"
 
     package let registry: Registry
+    /// The endpoint tables of `registry`.
     package init(registry: Registry) { self.registry = registry }
 
     /// Endpoint names: 1 to 63 lowercase letters, digits, '-' or '_', starting with a letter

@@ -19,6 +19,7 @@ package struct EndpointServer: Sendable {
     /// The largest request body accepted (SageMaker's real-time limit is 6 MB).
     package var maxBodyBytes = 6 << 20
 
+    /// A server for `manager`'s endpoints on `host:port` (port 0: any free one).
     package init(manager: EndpointManager, host: String = "127.0.0.1", port: Int) {
         self.manager = manager
         self.host = host

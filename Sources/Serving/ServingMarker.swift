@@ -4,6 +4,7 @@ import Registry
 /// `HOME/serving.json`: where the running agent serves endpoints (host, port, pid), so the
 /// CLI can reach it and the deployment pipeline can tell whether anyone serves at all.
 package enum ServingMarker {
+    /// The marker's path in `home`.
     package static func path(home: String) -> String { home + "/serving.json" }
 
     /// Records that this process serves on `host:port` (written atomically).
