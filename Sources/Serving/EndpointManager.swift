@@ -71,6 +71,7 @@ package final class EndpointManager: Sendable {
         }
         for runtime in removed {
             log("endpoint \(runtime.name): deleted; stopping its workers")
+            _ = try? records.registry.delete(EndpointRecords.status, ItemKey(runtime.name))
             Task { for pool in runtime.pools { await pool.drain(timeout: 30) } }
         }
         for (name, target) in desired {
@@ -83,7 +84,13 @@ package final class EndpointManager: Sendable {
             if isNew, let saved = try? records.status(name), let config = EndpointConfig(json: saved["applied"]),
                 let generation = saved["appliedGeneration"]?.intValue {
                 // A restart: serve what was applied before, then carry on from there.
-                runtime.state.withLock { $0.history = saved["history"]?.arrayValue ?? []; $0.lastUpdate = saved["lastUpdate"] ?? .null; $0.updating = true }
+                // An update the last agent did not finish starts again once the restore is done.
+                let unfinished = saved["lastUpdate"]?["outcome"] == "InProgress"
+                runtime.state.withLock { state in
+                    state.history = saved["history"]?.arrayValue ?? []
+                    state.lastUpdate = unfinished ? .null : saved["lastUpdate"] ?? .null
+                    state.updating = true
+                }
                 Task { await self.restore(runtime, generation: Int(generation), config: config) }
                 continue
             }

@@ -126,8 +126,8 @@ package struct EndpointRecords: Sendable {
 
     /// Removes the endpoint (the agent stops its workers when it notices).
     package func delete(_ name: String) throws -> Bool {
+        // The agent removes the status when it stops the workers: only it writes that item.
         let removed = try registry.delete(Self.endpoints, ItemKey(name)) != nil
-        _ = try registry.delete(Self.status, ItemKey(name))
         _ = try registry.delete(Self.autoscaling, ItemKey(name))
         return removed
     }

@@ -62,16 +62,23 @@ final class Worker: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)  // a worker that dies must not take the agent with it
         var input: [Int32] = [0, 0]
         var output: [Int32] = [0, 0]
-        guard pipe(&input) == 0, pipe(&output) == 0 else { throw WorkerError("pipe failed: \(String(cString: strerror(errno)))") }
+        // Glibc's pipe2 is not visible to Swift here: pipe, then close-on-exec (a spawn on
+        // another thread in between could inherit the ends; see the session note).
+        guard pipe(&input) == 0 else { throw WorkerError("pipe failed: \(String(cString: strerror(errno)))") }
+        guard pipe(&output) == 0 else {
+            input.forEach { close($0) }
+            throw WorkerError("pipe failed: \(String(cString: strerror(errno)))")
+        }
         for fd in input + output { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        let log = open(spec.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        var log = open(spec.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        if log < 0 { log = open("/dev/null", O_WRONLY | O_CLOEXEC) }
         defer { if log >= 0 { close(log) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, input[0], 0)
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, log >= 0 ? log : output[1], 2)
+        posix_spawn_file_actions_adddup2(&actions, log, 2)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

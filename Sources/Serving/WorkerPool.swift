@@ -81,7 +81,16 @@ final class WorkerPool: @unchecked Sendable {
             started.forEach { $0.stop(grace: 0) }
             throw WorkerError(failure.message + logTail())
         }
-        state.withLock { $0.workers += started }
+        // A pool drained while these started (an update replaced it) must not keep them.
+        let kept = state.withLock { state -> Bool in
+            guard state.accepting else { return false }
+            state.workers += started
+            return true
+        }
+        guard kept else {
+            started.forEach { $0.stop(grace: 0) }
+            return
+        }
         log("\(variant.name): \(count) worker\(count == 1 ? "" : "s") ready (pids \(started.map { String($0.pid) }.joined(separator: ", ")))")
     }
 

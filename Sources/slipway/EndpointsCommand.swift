@@ -53,6 +53,9 @@ struct EndpointsCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOption
 
         func run() async throws {
+            guard EndpointRecords.isValidName(name) else {
+                throw CommandFailure(message: "invalid endpoint name '\(name)'; see `slipway endpoints list`", status: ExitStatus.usage)
+            }
             guard let agent = ServingMarker.read(home: home.absolutePath) else {
                 throw CommandFailure(message: "no agent serves endpoints for \(home.absolutePath); start one with `slipway agent`", status: ExitStatus.failure)
             }
