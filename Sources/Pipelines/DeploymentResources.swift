@@ -84,10 +84,9 @@ struct DeployPrepare: TaskResource {
             guard let archive = version["modelArchive"]?.stringValue, FileManager.default.fileExists(atPath: archive) else {
                 throw StatesError("Deployment.NoModel", "version \(number) of '\(model)' has no trained model on this machine (\(version["modelArchive"]?.stringValue ?? "none recorded")); train it again with `slipway train \(model)`")
             }
-            let manifest = (try? JSONValue(parsing: Array((try? Data(contentsOf: URL(fileURLWithPath: artifact + "/manifest.json"))) ?? Data()))) ?? [:]
             let variant = VariantConfig(
                 name: "\(model)-v\(number)", model: model, version: number, code: artifact + "/code", script: serve.script,
-                python: (manifest["environment"]?["path"]?.stringValue ?? "") + "/bin/python", modelArchive: archive,
+                python: TrainingResources.python(ofArtifact: artifact), modelArchive: archive,
                 modelDigest: try Digest.ofHostPath(archive))
             return try deployment(model: model, version: number, commit: version["commit"] ?? .null, variant: variant, config: config,
                                   endpoint: request.input["request"]?["endpoint"]?.stringValue)
@@ -114,10 +113,9 @@ struct DeployPrepare: TaskResource {
         guard let serve = config.stages[.serve], let artifact = stages["stages"]?["serve"]?["path"]?.stringValue else {
             throw StatesError("Deployment.NoServeStage", "composite '\(model)' has no built serve stage")
         }
-        let manifest = (try? JSONValue(parsing: Array((try? Data(contentsOf: URL(fileURLWithPath: artifact + "/manifest.json"))) ?? Data()))) ?? [:]
         let variant = VariantConfig(
             name: "\(model)-b\(number)", model: model, version: number, code: artifact + "/code", script: serve.script,
-            python: (manifest["environment"]?["path"]?.stringValue ?? "") + "/bin/python", modelArchive: "", modelDigest: "")
+            python: TrainingResources.python(ofArtifact: artifact), modelArchive: "", modelDigest: "")
         return try deployment(model: model, version: number, commit: commit.map(JSONValue.string) ?? .null, variant: variant, config: config,
                               endpoint: request["endpoint"]?.stringValue)
     }

@@ -22,7 +22,7 @@ package struct Deployments: Sendable {
         if let version { input["version"] = .int(Int64(version)) }
         if let endpoint { input["endpoint"] = .string(endpoint) }
         let name = "deployment-\(model)-\(Int(Date().timeIntervalSince1970))-\(UUID().uuidString.prefix(6).lowercased())"
-        let stored = try store.create(name: name, definition: try TrainingResources.deploymentDefinition(), input: .object(input), stateMachineName: "deployment")
+        let stored = try store.create(name: name, definition: try TrainingResources.definition("deployment"), input: .object(input), stateMachineName: "deployment")
         return (store, stored)
     }
 

@@ -14,20 +14,18 @@ package struct TrainingResources: Sendable {
         self.registry = registry
     }
 
-    /// The shipped `training` state machine.
-    package static func definition() throws -> String {
-        guard let url = Bundle.module.url(forResource: "training", withExtension: "json", subdirectory: "Definitions") else {
-            throw StatesError("States.Runtime", "the training definition is missing from Slipway's installation")
+    /// A shipped state machine: `training` or `deployment`.
+    package static func definition(_ name: String = "training") throws -> String {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Definitions") else {
+            throw StatesError("States.Runtime", "the \(name) definition is missing from Slipway's installation")
         }
         return try String(contentsOf: url, encoding: .utf8)
     }
 
-    /// The shipped `deployment` state machine.
-    package static func deploymentDefinition() throws -> String {
-        guard let url = Bundle.module.url(forResource: "deployment", withExtension: "json", subdirectory: "Definitions") else {
-            throw StatesError("States.Runtime", "the deployment definition is missing from Slipway's installation")
-        }
-        return try String(contentsOf: url, encoding: .utf8)
+    /// The interpreter of a stage artifact's Python environment (from its `manifest.json`).
+    static func python(ofArtifact path: String) -> String {
+        let manifest = (try? JSONValue(parsing: Array((try? Data(contentsOf: URL(fileURLWithPath: path + "/manifest.json"))) ?? Data()))) ?? [:]
+        return (manifest["environment"]?["path"]?.stringValue ?? "") + "/bin/python"
     }
 
     /// The resources of both shipped pipelines by URI (with the engine's built-ins).
@@ -87,11 +85,10 @@ struct Prepare: TaskResource {
         var stages: [String: JSONValue] = [:]
         for (kind, stage) in config.stages where kind != .serve {
             guard let artifact = latest["stages"]?[kind.rawValue], let path = artifact["path"]?.stringValue else { continue }
-            let manifest = (try? JSONValue(parsing: Array((try? Data(contentsOf: URL(fileURLWithPath: path + "/manifest.json"))) ?? Data()))) ?? [:]
             stages[kind.rawValue] = [
                 "kind": .string(kind == .train ? "training" : "processing"), "code": .string(path + "/code"), "script": .string(stage.script),
                 "digest": artifact["digest"] ?? .null,
-                "python": .string((manifest["environment"]?["path"]?.stringValue ?? "") + "/bin/python"),
+                "python": .string(TrainingResources.python(ofArtifact: path)),
                 "arguments": .array(stage.arguments.map { .string($0) }),
                 "hyperparameters": .object(Dictionary(stage.hyperparameters.map { ($0.0, JSONValue.string($0.1)) }, uniquingKeysWith: { $1 })),
                 "outputs": .array((kind == .evaluate ? ["evaluation"] : stage.outputs).map { .string($0) }),
