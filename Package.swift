@@ -16,10 +16,14 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         // JSON values with a strict parser and a canonical writer: the leaf every module shares.
         .target(name: "JSON"),
+        // The home folder's layout, durable writes, locks, and the one process layer (swift-subprocess).
+        .target(name: "Home", dependencies: ["JSON", .product(name: "Subprocess", package: "swift-subprocess")]),
         // The file-based JSON key-value store: Slipway's DynamoDB. Imports only JSON.
         .target(name: "Registry", dependencies: ["JSON", .product(name: "Crypto", package: "swift-crypto")]),
         // libgit2 (Debian's libgit2-dev), imported as a system library.
@@ -35,14 +39,22 @@ let package = Package(
         // The shipped ASL definitions and the task resources they call.
         .target(name: "Pipelines", dependencies: ["Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving"],
                 resources: [.copy("Definitions")]),
+        // One stage job in SageMaker's layout, behind a back-end seam (the local bubblewrap sandbox).
+        .target(name: "Jobs", dependencies: ["Registry", "Home", "JSON"]),
         // Endpoints, Python worker pools, blue/green updates, autoscaling.
         .target(name: "Serving", dependencies: ["Registry", .product(name: "Hummingbird", package: "hummingbird"),
                                            .product(name: "HTTPTypes", package: "swift-http-types"),
                                            .product(name: "Logging", package: "swift-log")],
                 resources: [.copy("Python")]),
+        // The daemon: a ServiceGroup of the build, execution, approval, endpoint and HTTP services.
+        .target(name: "Agent", dependencies: [
+            "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving", "Home", "Jobs",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The CLI and the agent wiring: parse, call a library, print.
         .executableTarget(name: "slipway", dependencies: [
-            "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving",
+            "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving", "Agent", "Home",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmarks that print figures: `swift run -c release slipway-bench registry`.

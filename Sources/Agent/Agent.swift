@@ -1,0 +1,2 @@
+/// The `Agent` module: the daemon as a swift-service-lifecycle `ServiceGroup`.
+public enum AgentModule {}
