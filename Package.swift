@@ -33,6 +33,7 @@ let package = Package(
         // slipway.yaml, stage artifacts and build records.
         .target(name: "ArtifactBuilder", dependencies: [
             "GitWatcher", "Registry", "Yams", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // The Amazon States Language engine. Imports only JSON.
         .target(name: "StatesLanguage", dependencies: ["JSON", .product(name: "Crypto", package: "swift-crypto")]),
@@ -48,7 +49,7 @@ let package = Package(
                 resources: [.copy("Python")]),
         // The daemon: a ServiceGroup of the build, execution, approval, endpoint and HTTP services.
         .target(name: "Agent", dependencies: [
-            "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving", "Home", "Jobs",
+            "JSON", "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving", "Home", "Jobs",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -65,9 +66,11 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
         .testTarget(name: "GitWatcherTests", dependencies: ["GitWatcher"]),
-        .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder"]),
+        .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StatesLanguageTests", dependencies: ["StatesLanguage"]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "ArtifactBuilder"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "ArtifactBuilder", "GitWatcher", "Pipelines", "Registry", "Serving",
+                                                   .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ServingTests", dependencies: ["Serving"], exclude: ["Python"]),
         // End-to-end tests that run the built `slipway` binary.
         .testTarget(name: "SlipwayCLITests", dependencies: ["slipway", "Registry"]),

@@ -1,2 +1,111 @@
-/// The `Agent` module: the daemon as a swift-service-lifecycle `ServiceGroup`.
-public enum AgentModule {}
+import ArtifactBuilder
+import Foundation
+import Logging
+import Pipelines
+import Registry
+import Serving
+import ServiceLifecycle
+import StatesLanguage
+
+/// The daemon that owns a running Slipway home: a swift-service-lifecycle `ServiceGroup`
+/// of the endpoint manager, the HTTP server, the execution service, the approval service
+/// and the build service. SIGTERM or SIGINT shuts them down in the reverse order: builds
+/// stop after the build in progress, running executions are cancelled (their jobs end,
+/// their journals stay RUNNING for the next agent), then the server closes and the
+/// endpoints' workers are drained. One agent runs per home (`HOME/agent.lock`).
+package final class Agent: Sendable {
+    package let configuration: AgentConfiguration
+    package let registry: Registry
+    package let logger: Logger
+    package let builds: BuildAgent
+    package let training: TrainingResources
+    package let executions: ExecutionService
+    package let approvals: ApprovalService
+    package let endpoints: EndpointManager
+
+    /// An agent for the configured home; takes its lock (failing when another agent
+    /// holds it, with that agent's pid).
+    package init(configuration: AgentConfiguration, registry: Registry, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let home = configuration.home
+        self.registry = registry
+        training = TrainingResources(home: home, registry: registry)
+        let builder = try Builder(home: home, registry: registry, environments: configuration.environments) { [logger] event in
+            logger.debug("\(event.message)", metadata: ["build.id": "\(event.buildID)"])
+        }
+        builds = try BuildAgent(home: home, registry: registry, builder: builder, logger: logger)
+        let executions = ExecutionService(
+            executions: PipelineExecutions(home: home, registry: registry), limit: configuration.concurrentExecutions,
+            changes: Changes(interval: configuration.scanInterval), logger: logger)
+        self.executions = executions
+        approvals = ApprovalService(training: training, executions: executions, changes: Changes(interval: configuration.scanInterval), logger: logger)
+        endpoints = try EndpointManager(home: home, registry: registry) { [logger] line in logger.info("\(line)") }
+    }
+
+    /// The services in start order (shutdown runs in the reverse order).
+    package func services() -> [any Service] {
+        let build = BuildService(agent: builds, pipelines: .init(training: training, executions: executions),
+                                 changes: Changes(interval: configuration.scanInterval), logger: logger)
+        var services: [any Service] = [EndpointService(manager: endpoints)]
+        if configuration.serve {
+            services.append(HTTPService(manager: endpoints, host: configuration.host, port: configuration.port, home: configuration.home, logger: logger))
+        }
+        return services + [executions, approvals, build]
+    }
+
+    /// Runs every service until SIGTERM or SIGINT (or until one of them fails, which
+    /// stops the others).
+    package func run() async throws {
+        logger.info("agent running", metadata: ["home": "\(configuration.home)", "pid": "\(getpid())"])
+        let group = ServiceGroup(configuration: .init(
+            services: services().map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                                               failureTerminationBehavior: .gracefullyShutdownGroup) },
+            gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
+        try await group.run()
+        logger.info("agent stopped")
+    }
+
+    /// One pass without serving (`slipway agent --once`, cron, tests): builds what is
+    /// pending and runs the trainings they start, and every unclaimed execution, to their
+    /// end. Approval events are left for a serving agent, which deploys them.
+    package func runOnce() async throws -> (builds: Int, executions: [ExecutionOutcome]) {
+        let build = BuildService(agent: builds, pipelines: .init(training: training, executions: executions),
+                                 changes: Changes(interval: configuration.scanInterval), logger: logger)
+        try builds.markInterruptedBuilds()
+        builds.collect()
+        var count = 0
+        while let (request, id) = try builds.next() {
+            await build.finished(try builds.builder.build(request, requestID: id).attributes)
+            count += 1
+        }
+        executions.claimUnclaimed()
+        return (count, await executions.runQueued())
+    }
+}
+
+/// What the agent runs with: the home, where environments are kept, the address it
+/// serves on, how often it scans, and how many executions run at once.
+package struct AgentConfiguration: Sendable {
+    /// `SLIPWAY_HOME`.
+    package var home: String
+    /// A shared folder of Python environments (`SLIPWAY_ENVIRONMENTS`), else `HOME/envs`.
+    package var environments: String?
+    package var host = "127.0.0.1"
+    /// 0 picks a free port (written to `HOME/serving.json`).
+    package var port = 8080
+    /// Whether to serve endpoints over HTTP.
+    package var serve = true
+    /// The longest wait between two scans when inotify reports nothing.
+    package var scanInterval: Duration = .seconds(2)
+    /// How many executions run at once (`agent.json`'s `executions`).
+    package var concurrentExecutions = 2
+
+    /// The configuration for `home`, from `HOME/agent.json` where it says something.
+    package init(home: String, settings: AgentSettings = AgentSettings()) {
+        self.home = home
+        host = settings.host
+        port = settings.port
+        concurrentExecutions = settings.executions
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import GitWatcher
+import Logging
 import Registry
 
 /// Whether a push builds: a branch builds when the `slipway.yaml` at the pushed commit
@@ -19,27 +20,29 @@ package enum BranchPolicy {
     }
 }
 
-/// The build side of `slipway agent`: finishes what a previous agent left, asks the
-/// watcher for missed pushes, and drains the queue. Of several queued commits of one
-/// branch it builds the newest and records the others as superseded, like CodePipeline.
-/// One agent runs per home (an exclusive lock on `agent.lock`).
-package final class BuildAgent {
+/// The build side of the agent: finishes what a previous agent left, collects the pushes
+/// the hook spooled and the watcher finds, and hands out the queue's requests one at a
+/// time. Of several queued commits of one branch it builds the newest and records the
+/// others as superseded, like CodePipeline. One agent runs per home (an exclusive lock on
+/// `agent.lock`). The agent's build service drives it; `runOnce` is one pass, for
+/// `slipway agent --once` and tests.
+package final class BuildAgent: Sendable {
     package let home: String
     package let registry: Registry
     package let builder: Builder
     package let queue: BuildQueue
     package let watcher: RefWatcher
     private let lock: FolderLock
-    private let say: (String) -> Void
+    private let logger: Logger
 
     /// Takes the home's agent lock, waiting when `wait` (else failing with the holder's pid).
-    package init(home: String, registry: Registry, builder: Builder, wait: Bool = false, log: @escaping (String) -> Void) throws {
+    package init(home: String, registry: Registry, builder: Builder, wait: Bool = false, logger: Logger) throws {
         self.home = home
         self.registry = registry
         self.builder = builder
         self.queue = BuildQueue(registry: registry)
         self.watcher = RefWatcher(registry: registry)
-        self.say = log
+        self.logger = logger
         let path = home + "/agent.lock"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         guard let lock = try FolderLock(path: path, wait: wait) else {
@@ -61,56 +64,38 @@ package final class BuildAgent {
     }
 
     /// Queues the pushes the hook spooled, then what the watcher finds moved. A failure
-    /// here is reported and never keeps the queue from draining.
-    private func collect() {
+    /// here is logged and never keeps the queue from draining.
+    package func collect() {
+        let problem: (String) -> Void = { [logger] in logger.warning("\($0)") }
         do {
-            try collectOrThrow()
+            let spooled = try Spool(home: home).drain(registry: registry, shouldBuild: BranchPolicy.shouldBuild, problem: problem)
+            for request in spooled { logger.info("hook: pushed", metadata: Self.metadata(request)) }
+            let missed = try watcher.scan(shouldBuild: { repository, branch, commit in
+                BranchPolicy.shouldBuild(repositoryPath: repository.path, branch: branch, commit: commit)
+            }, problem: problem)
+            for request in missed { logger.info("watcher: branch moved", metadata: Self.metadata(request)) }
         } catch {
-            say("error while collecting pushes: \(error)")
+            logger.error("collecting pushes failed: \(error)")
         }
     }
 
-    private func collectOrThrow() throws {
-        let spooled = try Spool(home: home).drain(registry: registry, shouldBuild: BranchPolicy.shouldBuild, problem: say)
-        for request in spooled { say("hook: \(request.repositoryName) \(request.branch ?? "") pushed \(request.commit.prefix(7))") }
-        let missed = try watcher.scan(shouldBuild: { repository, branch, commit in
-            BranchPolicy.shouldBuild(repositoryPath: repository.path, branch: branch, commit: commit)
-        }, problem: say)
-        for request in missed { say("watcher: \(request.repositoryName) \(request.branch ?? "") moved to \(request.commit.prefix(7))") }
-    }
-
-    /// Runs until `shouldStop` says so: a pass whenever the queue or a watched repository
-    /// changes, and at least every `interval` seconds.
-    package func run(interval: Double = 2, shouldStop: () -> Bool) throws {
-        let monitor = try ChangeMonitor()
-        try FileManager.default.createDirectory(atPath: Spool(home: home).folder, withIntermediateDirectories: true)
-        try markInterruptedBuilds()
-        while !shouldStop() {
-            monitor.watch(Spool(home: home).folder)
-            monitor.watch(registry.root + "/tables/" + BuildQueue.table)
-            for repository in (try? WatchedRepository.all(in: registry)) ?? [] {
-                let gitDirectory = FileManager.default.fileExists(atPath: repository.path + "/.git") ? repository.path + "/.git" : repository.path
-                monitor.watch(gitDirectory)
-                monitor.watch(gitDirectory + "/refs/heads")
-            }
-            collect()
-            do {
-                try drain(shouldStop: shouldStop)
-            } catch {
-                say("error: \(error); retrying in \(Int(interval)) s")
-            }
-            if shouldStop() { break }
-            monitor.wait(timeout: interval)
+    /// The folders whose changes mean there may be something to build: the spool, the
+    /// queue's table, and each registered repository's refs.
+    package func watchedFolders() -> [String] {
+        var folders = [Spool(home: home).folder, registry.root + "/tables/" + BuildQueue.table]
+        for repository in (try? WatchedRepository.all(in: registry)) ?? [] {
+            let gitDirectory = FileManager.default.fileExists(atPath: repository.path + "/.git") ? repository.path + "/.git" : repository.path
+            folders += [gitDirectory, gitDirectory + "/refs/heads"]
         }
+        return folders
     }
 
-    /// Builds what is queued; returns the final build records.
-    @discardableResult
-    package func drain(shouldStop: () -> Bool = { false }) throws -> [Item] {
-        var built: [Item] = []
-        while !shouldStop() {
+    /// The next request to build, or nil when the queue is empty. Requests that a newer
+    /// commit of their branch superseded are recorded as such on the way.
+    package func next() throws -> (request: BuildRequest, id: String)? {
+        while true {
             let pending = try queue.pending()
-            guard let first = pending.first else { break }
+            guard let first = pending.first else { return nil }
             if let newer = first.request.supersededBy {
                 try recordSuperseded(first.request, id: first.id, by: newer)
                 continue
@@ -124,9 +109,21 @@ package final class BuildAgent {
             for older in group.dropLast() {
                 try recordSuperseded(older.request, id: older.id, by: newest.request.commit)
             }
-            built.append(try builder.build(newest.request, requestID: newest.id))
+            return (newest.request, newest.id)
         }
+    }
+
+    /// Builds what is queued; returns the final build records.
+    @discardableResult
+    package func drain() throws -> [Item] {
+        var built: [Item] = []
+        while let (request, id) = try next() { built.append(try builder.build(request, requestID: id)) }
         return built
+    }
+
+    /// A request's log metadata.
+    package static func metadata(_ request: BuildRequest) -> Logger.Metadata {
+        ["repository": "\(request.repositoryName)", "branch": "\(request.branch ?? "")", "commit.sha": "\(request.commit.prefix(12))"]
     }
 
     /// Marks builds left `running` by a dead process as `interrupted`. Their requests stay
@@ -159,7 +156,8 @@ package final class BuildAgent {
             }
             writes.append(.put(table: BuildTables.builds, key: item.key, attributes: attributes, condition: .version(item.version)))
             try registry.transact(writes)
-            say("\(attributes["id"]?.stringValue ?? "a build") was interrupted; \(attributes["status"] == "failed" ? "it failed twice and is dropped" : "it will run again")")
+            logger.warning("build was interrupted; \(attributes["status"] == "failed" ? "it failed twice and is dropped" : "it will run again")",
+                           metadata: ["build.id": "\(attributes["id"]?.stringValue ?? "?")"])
             count += 1
         }
         return count
@@ -181,7 +179,7 @@ package final class BuildAgent {
             .put(table: BuildTables.builds, key: ItemKey(model, BuildTables.sortKey(number)), attributes: record, condition: .absent),
             .delete(table: BuildQueue.table, key: ItemKey(id), condition: .exists),
         ])
-        say("\(request.commit.prefix(7)) on \(request.branch ?? "?") superseded by \(newer.prefix(7))")
+        logger.info("build superseded by \(newer.prefix(12))", metadata: Self.metadata(request))
     }
 }
 

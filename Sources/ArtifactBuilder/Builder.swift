@@ -62,6 +62,13 @@ package final class Builder: Sendable {
         }
 
         let model = try config?.name ?? WatchedRepository.named(request.repositoryName, in: registry)?.model ?? request.repositoryName
+        // A commit is built once, whoever asks first (the hook, the watcher, `slipway build`).
+        if let commit, config != nil, var existing = try succeededBuild(model: model, commit: commit.hex) {
+            if requestID != nil { try registry.transact(dequeue(requestID)) }
+            existing.attributes[Self.alreadyBuilt] = true
+            progress(BuildEvent(buildID: existing.attributes["id"]?.stringValue ?? "", message: "already built: \(commit.hex.prefix(7)) is build \(existing.attributes["id"]?.stringValue ?? "?")"))
+            return existing
+        }
         let number = Int(try registry.update(BuildTables.models, ItemKey(model), [.add("builds", 1)]).attributes["builds"]?.intValue ?? 1)
         let id = BuildTables.buildID(model: model, number: number)
         let key = ItemKey(model, BuildTables.sortKey(number))
@@ -134,6 +141,15 @@ package final class Builder: Sendable {
         let stored = try registry.get(BuildTables.builds, key)!
         listener?.buildSucceeded(model: model, buildID: id, record: stored.attributes)
         return stored
+    }
+
+    /// Marks, in a returned record only (never stored), a build that had been made before.
+    package static let alreadyBuilt = "alreadyBuilt"
+
+    /// The newest successful build of `commit` of `model`, if there is one.
+    func succeededBuild(model: String, commit: String) throws -> Item? {
+        try registry.query(BuildTables.builds, partition: model, descending: true).items
+            .first { $0.attributes["commit"]?.stringValue == commit && $0.attributes["status"] == "succeeded" }
     }
 
     /// The write that removes a handled request from the queue, as part of the outcome's transaction.

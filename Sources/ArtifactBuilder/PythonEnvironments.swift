@@ -90,7 +90,7 @@ package struct BuildFailure: Error, Sendable, CustomStringConvertible {
 }
 
 /// An exclusive `flock` on a file, released when the value is released (or the process dies).
-package final class FolderLock {
+package final class FolderLock: Sendable {
     private let fd: Int32
 
     /// Takes the lock, waiting for it unless `wait` is false (then nil when it is held).

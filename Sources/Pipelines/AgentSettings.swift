@@ -3,11 +3,13 @@ import Foundation
 import Registry
 
 /// `HOME/agent.json`, the agent's own settings (all optional):
-/// `{"host": "127.0.0.1", "port": 8080, "notify": [{"webhook": URL}, {"command": CMD}, {"file": PATH}]}`.
-/// Its `notify` targets get every event, whatever the model.
+/// `{"host": "127.0.0.1", "port": 8080, "executions": 2, "notify": [{"webhook": URL}, {"command": CMD}, {"file": PATH}]}`.
+/// Its `notify` targets get every event, whatever the model; `executions` is how many
+/// state machine executions the agent runs at once.
 package struct AgentSettings: Sendable, Equatable {
     package var host = "127.0.0.1"
     package var port = 8080
+    package var executions = 2
     package var notify: [NotifyTarget] = []
 
     package init() {}
@@ -23,8 +25,14 @@ package struct AgentSettings: Sendable, Equatable {
         guard case .object(let fields)? = try? JSONValue(parsing: Array(data)) else {
             throw SettingsError("\(path) is not a JSON object; fix it or remove it to use the defaults")
         }
-        for key in fields.keys where !["host", "port", "notify"].contains(key) {
-            throw SettingsError("\(path): unknown key '\(key)'; known: host, port, notify")
+        for key in fields.keys where !["host", "port", "executions", "notify"].contains(key) {
+            throw SettingsError("\(path): unknown key '\(key)'; known: host, port, executions, notify")
+        }
+        if let executions = fields["executions"] {
+            guard let value = executions.intValue, (1...64).contains(value) else {
+                throw SettingsError("\(path): 'executions' must be a number from 1 to 64, not \(executions.serialized())")
+            }
+            settings.executions = Int(value)
         }
         if let host = fields["host"] {
             guard let value = host.stringValue else { throw SettingsError("\(path): 'host' must be a string such as \"127.0.0.1\"") }
@@ -51,30 +59,4 @@ package struct AgentSettings: Sendable, Equatable {
 package struct SettingsError: Error, Sendable, CustomStringConvertible {
     package var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// The agent's end of `deploy.on_approval`: approvals leave `VersionApproved` events (table
-/// `version-events`); each is taken once, and those whose config asks for it are returned
-/// to be deployed.
-package struct ApprovalEvents: Sendable {
-    package let resources: TrainingResources
-
-    package init(resources: TrainingResources) { self.resources = resources }
-
-    package func take() -> [(model: String, version: Int)] {
-        let registry = resources.registry
-        guard let events = try? registry.scan(ModelVersions.events).items else { return [] }
-        var deploy: [(String, Int)] = []
-        for event in events {
-            // Whoever deletes the event handles it, so two agents never both deploy it.
-            guard (try? registry.delete(ModelVersions.events, event.key, condition: .version(event.version))) != nil,
-                let model = event.attributes["model"]?.stringValue, let version = event.attributes["version"]?.intValue
-            else { continue }
-            let commit = (try? ModelVersions(registry: registry).get(model, Int(version)))?["commit"]?.stringValue
-            if let config = try? resources.config(model: model, commit: commit).0, config.deploy.onApproval {
-                deploy.append((model, Int(version)))
-            }
-        }
-        return deploy
-    }
 }

@@ -14,18 +14,6 @@ package struct Deployments: Sendable {
         self.registry = registry
     }
 
-    /// A stored `deployment` execution, ready to run, for `model` (and optionally a
-    /// version and an endpoint other than the config's).
-    package func create(model: String, version: Int? = nil, endpoint: String? = nil) throws -> (ExecutionStore, ExecutionStore.Stored) {
-        let store = ExecutionStore(folder: home + "/executions")
-        var input: [String: JSONValue] = ["model": .string(model)]
-        if let version { input["version"] = .int(Int64(version)) }
-        if let endpoint { input["endpoint"] = .string(endpoint) }
-        let name = "deployment-\(model)-\(Int(Date().timeIntervalSince1970))-\(UUID().uuidString.prefix(6).lowercased())"
-        let stored = try store.create(name: name, definition: try TrainingResources.definition("deployment"), input: .object(input), stateMachineName: "deployment")
-        return (store, stored)
-    }
-
     /// Every finished deployment to the endpoint, oldest first.
     package func history(endpoint: String) throws -> [[String: JSONValue]] {
         try registry.query(DeploymentResources.history, partition: endpoint).items.map(\.attributes)

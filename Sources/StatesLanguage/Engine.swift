@@ -50,8 +50,11 @@ package struct Engine: Sendable {
             let output = try await interpreter.withTimeout(limit, error: .executionTimedOut) {
                 () async throws(StatesError) -> JSONValue in try await interpreter.run(machine, input: input, context: context, scope: "")
             }
+            if Task.isCancelled { return .interrupted(history.all) }
             history.record("ExecutionSucceeded", "executionSucceededEventDetails", ["output": .string(output.serialized())])
             return ExecutionOutcome(status: "SUCCEEDED", output: output, error: nil, history: history.all)
+        } catch where Task.isCancelled || error == .interrupted {
+            return .interrupted(history.all)
         } catch where error == .executionTimedOut {
             history.record("ExecutionTimedOut", "executionTimedOutEventDetails", ["error": "States.Timeout", "cause": .string(error.cause)])
             return ExecutionOutcome(status: "TIMED_OUT", output: nil, error: StatesError("States.Timeout", error.cause), history: history.all)
@@ -82,6 +85,7 @@ struct Interpreter: Sendable {
         var visits: [String: Int] = [:]
         while true {
             guard let state = machine.states[name] else { throw .runtime("no state named '\(name)'") }
+            if Task.isCancelled { throw .interrupted }
             if engine.stopRequested() { throw .aborted }
             visits[name, default: 0] += 1
             let key = "\(scope)/\(name)#\(visits[name]!)"
@@ -310,6 +314,7 @@ struct Interpreter: Sendable {
             history.note(["kind": "task", "key": .string(key), "output": output])
             return output
         } catch {
+            if Task.isCancelled { throw .interrupted }
             let type = error.error == "States.Timeout" || error.error == "States.HeartbeatTimeout" ? "TaskTimedOut" : "TaskFailed"
             history.record(type, type == "TaskTimedOut" ? "taskTimedOutEventDetails" : "taskFailedEventDetails",
                            ["resource": .string(uri), "error": .string(error.error), "cause": .string(error.cause)])

@@ -23,7 +23,11 @@ package struct StatesError: Error, Sendable, Equatable, CustomStringConvertible 
     /// The execution ran past its own TimeoutSeconds; nothing catches it.
     package static let executionTimedOut = StatesError("States.ExecutionTimedOut", "the execution ran longer than its TimeoutSeconds")
 
-    package var isRuntime: Bool { error == "States.Runtime" || self == .aborted || self == .executionTimedOut }
+    /// The process running the execution is stopping (its task was cancelled): nothing
+    /// more is recorded, and the execution stays RUNNING for the next process to resume.
+    package static let interrupted = StatesError("Slipway.Interrupted", "the process running the execution stopped; it resumes where it was")
+
+    package var isRuntime: Bool { error == "States.Runtime" || self == .aborted || self == .executionTimedOut || self == .interrupted }
     package var description: String { "\(error): \(cause)" }
     package var json: JSONValue { ["Error": .string(error), "Cause": .string(cause)] }
 }
@@ -153,6 +157,8 @@ package final class ExecutionHistory: Sendable {
     }
 
     /// Appends an event after `previous` (default: the last event) and returns its id.
+    /// Once the task running the execution is cancelled (its process is stopping),
+    /// nothing more is written: the journal keeps the execution RUNNING, to be resumed.
     @discardableResult
     func record(_ type: String, _ detailsKey: String? = nil, _ details: JSONValue? = nil, after previous: Int? = nil) -> Int {
         let event = events.withLock { events in
@@ -167,6 +173,7 @@ package final class ExecutionHistory: Sendable {
 
     /// Writes a progress record (a state's exit, a task's result) to the journal.
     func note(_ record: JSONValue) {
+        guard !Task.isCancelled else { return }
         // A journal that cannot be written (a full disk) costs the ability to resume, not the run.
         try? journal?.append(record)
     }
@@ -177,7 +184,8 @@ package final class ExecutionHistory: Sendable {
 
 /// How an execution ended.
 package struct ExecutionOutcome: Sendable {
-    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`; `RUNNING` when the process was
+    /// stopping (its task cancelled) before the execution ended.
     package var status: String
     package var output: JSONValue?
     package var error: StatesError?
@@ -188,6 +196,11 @@ package struct ExecutionOutcome: Sendable {
         self.output = output
         self.error = error
         self.history = history
+    }
+
+    /// An execution whose process stopped before it ended: still RUNNING.
+    static func interrupted(_ history: [HistoryEvent]) -> ExecutionOutcome {
+        ExecutionOutcome(status: "RUNNING", output: nil, error: .interrupted, history: history)
     }
 
     /// The outcome a finished execution's last event tells.

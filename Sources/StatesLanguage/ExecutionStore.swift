@@ -18,8 +18,15 @@ package struct ExecutionStore: Sendable {
         package var stateMachineName: String
     }
 
-    /// Stores a new execution; fails when the name is taken.
+    /// Stores a new execution; fails when the name is taken. Nobody holds it: a running
+    /// agent picks it up and runs it.
     package func create(name: String, definition: String, input: JSONValue, stateMachineName: String) throws -> Stored {
+        try createHeld(name: name, definition: definition, input: input, stateMachineName: stateMachineName).0
+    }
+
+    /// Stores a new execution and returns it with its lock held, taken before the
+    /// execution could be seen, so that no other process (an agent) starts running it.
+    package func createHeld(name: String, definition: String, input: JSONValue, stateMachineName: String) throws -> (Stored, ExecutionLock) {
         guard !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else {
             throw StatesError("States.Runtime", "invalid execution name '\(name)': use letters, digits, '-' and '_'")
         }
@@ -31,10 +38,13 @@ package struct ExecutionStore: Sendable {
         } catch {
             throw StatesError("States.Runtime", "an execution named '\(name)' already exists; resume it, or choose another name")
         }
+        guard let lock = ExecutionLock(path: path + "/lock", wait: false) else {
+            throw StatesError("States.Runtime", "cannot lock the new execution '\(name)' in \(folder)")
+        }
         try Data(definition.utf8).write(to: URL(fileURLWithPath: path + "/definition.json"))
         let meta: JSONValue = ["name": .string(name), "stateMachine": .string(stateMachineName), "input": input]
         try Data(meta.serializedBytes(pretty: true)).write(to: URL(fileURLWithPath: path + "/execution.json"), options: .atomic)
-        return Stored(name: name, machine: machine, input: input, journal: FileJournal(path: path + "/journal.jsonl"), stateMachineName: stateMachineName)
+        return (Stored(name: name, machine: machine, input: input, journal: FileJournal(path: path + "/journal.jsonl"), stateMachineName: stateMachineName), lock)
     }
 
     /// Opens a stored execution.

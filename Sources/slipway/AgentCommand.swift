@@ -1,12 +1,8 @@
+import Agent
 import ArgumentParser
-import ArtifactBuilder
 import Foundation
+import Logging
 import Pipelines
-import Serving
-import Synchronization
-
-/// Set by SIGTERM and SIGINT; the agent stops after the build in progress.
-let stopRequested = Atomic<Bool>(false)
 
 /// `slipway agent [--once]` and `slipway agent install-service`.
 struct AgentCommand: AsyncParsableCommand {
@@ -18,106 +14,39 @@ struct AgentCommand: AsyncParsableCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "run", abstract: "Run the agent (the default): build, train, deploy on approval, and serve endpoints over HTTP.")
-        @Flag(help: "Process what is pending, then exit (for tests and cron); serves nothing.") var once = false
-        @Option(help: "Seconds between scans of the watched repositories.") var interval: Double = 2
+        @Flag(help: "Build what is pending and run the executions waiting, then exit (for tests and cron); serves nothing.") var once = false
+        @Option(help: "Seconds between scans of the watched repositories when inotify reports nothing.") var interval: Double = 2
         @Option(help: "The port endpoints are served on (default: agent.json's, else 8080; 0 picks a free one).") var port: Int?
         @Option(help: "The address endpoints are served on (default: agent.json's, else 127.0.0.1).") var host: String?
+        @Option(help: "The lowest level logged: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
+        @Option(help: "text (one line per event with key=value metadata) or json (one object per line).") var logFormat: LineLogHandler.Format = .text
         @OptionGroup var home: HomeOption
 
         func run() async throws {
-            let registry = try home.registry()
             let settings: AgentSettings
             do { settings = try AgentSettings.load(home: home.absolutePath) } catch {
                 throw CommandFailure(message: error.description, status: ExitStatus.usage)
             }
-            let log: @Sendable (String) -> Void = { line in
-                let stamp = ISO8601DateFormatter().string(from: Date())
-                FileHandle.standardOutput.write(Data("\(stamp) \(line)\n".utf8))
+            guard interval > 0, interval <= 3600 else {
+                throw CommandFailure(message: "--interval '\(interval)' must be between 0 and 3600 seconds", status: ExitStatus.usage)
             }
-            let training = AutoTraining()
-            let builder = try Builder(home: home.absolutePath, registry: registry, environments: home.environments, listener: training) { event in
-                log(event.description)
-            }
-            let resources = TrainingResources(home: home.absolutePath, registry: registry)
-            let agent: BuildAgent
+            var configuration = AgentConfiguration(home: home.absolutePath, settings: settings)
+            configuration.environments = home.environments
+            configuration.host = host ?? settings.host
+            configuration.port = port ?? settings.port
+            configuration.scanInterval = .milliseconds(Int(interval * 1000))
+            configuration.serve = !once
+            let (level, format) = (logLevel, logFormat)
+            let logger = Logger(label: "slipway.agent") { LineLogHandler(label: $0, level: level, format: format) }
+            let agent: Agent
             do {
-                agent = try BuildAgent(home: home.absolutePath, registry: registry, builder: builder, log: log)
-            } catch let failure as BuildFailure {
-                throw CommandFailure(message: failure.description, status: ExitStatus.failure)
+                agent = try Agent(configuration: configuration, registry: try home.registry(), logger: logger)
+            } catch {
+                throw CommandFailure(message: "\(error)", status: ExitStatus.failure)
             }
-            let approvals = ApprovalEvents(resources: resources)
-            let home = self.home
-            /// Approved versions whose config says `deploy.on_approval` deploy in the background.
-            @Sendable func deployApproved() {
-                for (model, version) in approvals.take() {
-                    if let (_, stored) = try? Deployments(home: home.absolutePath, registry: registry).create(model: model, version: version) {
-                        try? ExecutionsCommand.runInBackground(stored, home: home)
-                        log("deploying \(model) version \(version) (deploy.on_approval): started \(stored.name)")
-                    }
-                }
-            }
-            if once {
-                let builds = try agent.runOnce()
-                await training.notify(resources: resources)
-                // --once finishes the training executions its builds start before it exits.
-                for model in training.take(resources: resources) {
-                    let outcome = try await TrainCommand.trainNow(model: model, home: home, resources: resources)
-                    log("training \(model): \(outcome.status)\(outcome.output.map { " \($0.serialized())" } ?? "")\(outcome.error.map { " \($0)" } ?? "")")
-                }
-                deployApproved()
-                log("done: \(builds.count) build\(builds.count == 1 ? "" : "s")")
-                return
-            }
-            // A launcher may have blocked these (Foundation's Process does, from some threads).
-            var signals = sigset_t()
-            sigemptyset(&signals)
-            for signalNumber in [SIGTERM, SIGINT] {
-                sigaddset(&signals, signalNumber)
-                signal(signalNumber) { _ in stopRequested.store(true, ordering: .relaxed) }
-            }
-            sigprocmask(SIG_UNBLOCK, &signals, nil)
-
-            let manager = try EndpointManager(home: home.absolutePath, registry: registry, log: log)
-            let serving = Task { await manager.run() }
-            let address = (host: host ?? settings.host, port: port ?? settings.port)
-            let server = Task {
-                do {
-                    try await EndpointServer(manager: manager, host: address.host, port: address.port).run { port in
-                        try? ServingMarker.write(home: home.absolutePath, host: address.host, port: port)
-                        log("serving endpoints on http://\(address.host):\(port)")
-                    }
-                } catch {
-                    log("cannot serve endpoints on \(address.host):\(address.port): \(error); stopping")
-                    stopRequested.store(true, ordering: .relaxed)
-                }
-            }
-            log("agent running for \(home.absolutePath) (pid \(getpid()))")
-            // The build loop blocks: it gets a thread of its own, not one of the concurrency pool's.
-            let loop = UncheckedBox(agent)
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let thread = Thread {
-                    do {
-                        try loop.value.run(interval: interval) {
-                            // Builds that succeeded start their training in the background.
-                            for model in training.take(resources: resources) {
-                                if let name = try? TrainCommand.startInBackground(model: model, home: home) { log("training \(model): started \(name)") }
-                            }
-                            Task { await training.notify(resources: resources) }
-                            deployApproved()
-                            return stopRequested.load(ordering: .relaxed)
-                        }
-                        continuation.resume()
-                    } catch {
-                        continuation.resume(throwing: error)
-                    }
-                }
-                thread.start()
-            }
-            server.cancel()
-            serving.cancel()
-            await serving.value
-            ServingMarker.remove(home: home.absolutePath)
-            log("agent stopped")
+            guard once else { return try await agent.run() }
+            let (builds, outcomes) = try await agent.runOnce()
+            logger.info("done", metadata: ["builds": "\(builds)", "executions": "\(outcomes.count)"])
         }
     }
 
@@ -140,11 +69,8 @@ struct AgentCommand: AsyncParsableCommand {
     }
 }
 
-/// Hands a value that is used by one thread at a time to another thread.
-final class UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension LineLogHandler.Format: ExpressibleByArgument {}
 
 /// The systemd unit for the agent; `hooks/slipway-agent.service` is the same template.
 enum ServiceUnit {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ArtifactBuilder
 import Foundation
+import Logging
 import GitWatcher
 import Registry
 
@@ -31,7 +32,7 @@ struct BuildCommand: ParsableCommand {
         }
         let agent: BuildAgent
         do {
-            agent = try BuildAgent(home: home.absolutePath, registry: registry, builder: builder, log: { _ in })
+            agent = try BuildAgent(home: home.absolutePath, registry: registry, builder: builder, logger: Logger(label: "slipway.build") { _ in SwiftLogNoOpLogHandler() })
         } catch let failure as BuildFailure {
             try queue.enqueue(request)
             print("queued \(sha.hex.prefix(7)) of '\(model)': \(failure.message), which will build it")

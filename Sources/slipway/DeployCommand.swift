@@ -23,14 +23,16 @@ struct DeployCommand: AsyncParsableCommand {
 
     static func deploy(model: String, version: Int?, endpoint: String?, wait: Bool, json: Bool, home: HomeOption) async throws {
         let registry = try home.registry()
-        let (store, stored) = try Deployments(home: home.absolutePath, registry: registry).create(model: model, version: version, endpoint: endpoint)
+        let executions = PipelineExecutions(home: home.absolutePath, registry: registry)
+        let (stored, lock) = try executions.createDeployment(model: model, version: version, endpoint: endpoint)
         guard wait else {
-            try ExecutionsCommand.runInBackground(stored, home: home)
-            print(json ? JSONValue.object(["execution": .string(stored.name)]).serialized()
-                  : "started \(stored.name); follow it with `slipway executions describe \(stored.name)`")
-            return
+            guard let lock else { throw CommandFailure(message: ExecutionBusy(name: stored.name).description, status: ExitStatus.failure) }
+            return try await ExecutionsCommand.handOver(stored, lock: lock, json: json, home: home)
         }
-        let outcome = try await ExecutionsCommand.execute(stored, in: store, resources: TrainingResources(home: home.absolutePath, registry: registry).all)
+        let outcome: ExecutionOutcome
+        do { outcome = try await executions.run(stored, lock: lock) } catch {
+            throw CommandFailure(message: error.description, status: ExitStatus.failure)
+        }
         let name = endpoint ?? Deployments.endpoint(in: outcome)
         let state = name.flatMap { try? EndpointRecords(registry: registry).describe($0) } ?? .null
         if json {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JSON
 import Pipelines
+import Serving
 import StatesLanguage
 
 /// `slipway executions list|describe|history|resume`.
@@ -10,25 +11,16 @@ struct ExecutionsCommand: AsyncParsableCommand {
         commandName: "executions", abstract: "State machine executions kept in the home.",
         subcommands: [List.self, Describe.self, History.self, Resume.self, Stop.self, Redrive.self])
 
-    /// Runs (or resumes) a stored execution to its end, holding its lock, with the home's
-    /// task tokens and stop requests.
-    static func execute(_ stored: ExecutionStore.Stored, in store: ExecutionStore,
-                        resources: [String: any TaskResource]) async throws -> ExecutionOutcome {
-        guard let lock = store.lock(stored) else {
-            throw CommandFailure(message: "execution '\(stored.name)' is being run by another process", status: ExitStatus.failure)
+    /// Runs (or resumes) a stored execution to its end in this process and prints the
+    /// outcome; exit 1 unless it succeeded.
+    static func finish(_ stored: ExecutionStore.Stored, lock: ExecutionLock? = nil, json: Bool, home: HomeOption) async throws {
+        let outcome: ExecutionOutcome
+        do {
+            let executions = PipelineExecutions(home: home.absolutePath, registry: try home.registry())
+            outcome = try await executions.run(stored, lock: lock)
+        } catch let error as ExecutionBusy {
+            throw CommandFailure(message: error.description, status: ExitStatus.failure)
         }
-        defer { withExtendedLifetime(lock) {} }
-        let name = stored.name
-        let tokens = FileTaskTokens(folder: (store.folder as NSString).deletingLastPathComponent + "/tasks")
-        let engine = Engine(resources: resources, tokens: tokens, stopRequested: { store.stopRequested(name) })
-        return await engine.run(stored.machine, input: stored.input, name: stored.name,
-                                stateMachineName: stored.stateMachineName, journal: stored.journal)
-    }
-
-    /// Runs (or resumes) a stored execution to its end and prints the outcome; exit 1 unless it succeeded.
-    static func finish(_ stored: ExecutionStore.Stored, in store: ExecutionStore, json: Bool,
-                       resources: [String: any TaskResource]) async throws {
-        let outcome = try await execute(stored, in: store, resources: resources)
         if json {
             print(outcome.json.serialized())
         } else {
@@ -39,23 +31,16 @@ struct ExecutionsCommand: AsyncParsableCommand {
         if outcome.status != "SUCCEEDED" { throw ExitCode(1) }
     }
 
-    /// Runs a stored execution in a process of its own (a new session, so it outlives this one).
-    static func runInBackground(_ stored: ExecutionStore.Stored, home: HomeOption) throws {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let runner = Process()
-        runner.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        runner.arguments = [executable, "executions", "resume", stored.name, "--home", home.absolutePath]
-        runner.standardInput = FileHandle.nullDevice
-        runner.standardOutput = FileHandle.nullDevice
-        runner.standardError = FileHandle.nullDevice
-        do { try runner.run() } catch {
-            throw CommandFailure(message: "cannot start the execution: \(error)", status: ExitStatus.failure)
+    /// Leaves a stored execution to the running agent (which claims it within its scan
+    /// interval) and says so; without an agent, runs it here to its end.
+    static func handOver(_ stored: ExecutionStore.Stored, lock: ExecutionLock, json: Bool, home: HomeOption) async throws {
+        guard ServingMarker.read(home: home.absolutePath) != nil else {
+            if !json { print("no agent is running for \(home.absolutePath); running \(stored.name) here") }
+            return try await finish(stored, lock: lock, json: json, home: home)
         }
-    }
-
-    /// Every task resource an execution of this home may call: the built-ins and the pipelines'.
-    static func resources(_ home: HomeOption) throws -> [String: any TaskResource] {
-        TrainingResources(home: home.absolutePath, registry: try home.registry()).all
+        withExtendedLifetime(lock) {}  // released: the agent claims it
+        print(json ? JSONValue.object(["execution": .string(stored.name)]).serialized()
+              : "started \(stored.name); the agent runs it. Follow it with `slipway logs \(stored.name) --follow`")
     }
 
     static func open(_ name: String, home: HomeOption) throws -> (ExecutionStore, ExecutionStore.Stored) {
@@ -128,8 +113,8 @@ struct ExecutionsCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOption
 
         func run() async throws {
-            let (store, stored) = try ExecutionsCommand.open(name, home: home)
-            try await ExecutionsCommand.finish(stored, in: store, json: json, resources: try ExecutionsCommand.resources(home))
+            let (_, stored) = try ExecutionsCommand.open(name, home: home)
+            try await ExecutionsCommand.finish(stored, json: json, home: home)
         }
     }
 
@@ -156,10 +141,11 @@ struct ExecutionsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (store, stored) = try ExecutionsCommand.open(name, home: home)
+            guard let lock = store.lock(stored) else { throw CommandFailure(message: ExecutionBusy(name: name).description, status: ExitStatus.failure) }
             do { try store.redrive(stored) } catch {
                 throw CommandFailure(message: "\(error)", status: ExitStatus.conditionFailed)
             }
-            try await ExecutionsCommand.finish(stored, in: store, json: json, resources: try ExecutionsCommand.resources(home))
+            try await ExecutionsCommand.handOver(stored, lock: lock, json: json, home: home)
         }
     }
 }

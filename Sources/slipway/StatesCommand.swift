@@ -28,8 +28,8 @@ struct StatesCommand: AsyncParsableCommand {
             let value = try parseJSON(input, option: "--input")
             let machineName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
             let store = ExecutionStore(folder: home.absolutePath + "/executions")
-            let stored = try store.create(name: name ?? UUID().uuidString.lowercased(), definition: text, input: value, stateMachineName: machineName)
-            try await ExecutionsCommand.finish(stored, in: store, json: json, resources: try ExecutionsCommand.resources(home))
+            let (stored, lock) = try store.createHeld(name: name ?? UUID().uuidString.lowercased(), definition: text, input: value, stateMachineName: machineName)
+            try await ExecutionsCommand.finish(stored, lock: lock, json: json, home: home)
         }
     }
 

@@ -1,3 +1,4 @@
+import Logging
 import ArtifactBuilder
 import Foundation
 import GitWatcher
@@ -142,7 +143,7 @@ import Testing
         let (registry, first) = try fixture.agent()
         defer { withExtendedLifetime(first) {} }
         let builder = try Builder(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments)
-        let error = #expect(throws: BuildFailure.self) { try BuildAgent(home: fixture.home, registry: registry, builder: builder, log: { _ in }) }
+        let error = #expect(throws: BuildFailure.self) { try BuildAgent(home: fixture.home, registry: registry, builder: builder, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) }
         #expect(error?.message.contains("pid \(getpid())") == true)
     }
 
@@ -164,7 +165,7 @@ import Testing
         let registry = try Registry(home: fixture.home)
         try WatchedRepository.register(name: "demand", path: fixture.bare, in: registry)
         let builder = try Builder(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments, listener: listener)
-        let agent = try BuildAgent(home: fixture.home, registry: registry, builder: builder, log: { _ in })
+        let agent = try BuildAgent(home: fixture.home, registry: registry, builder: builder, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let build = try #require(try agent.runOnce().first?.attributes)
         #expect(build["status"] == "succeeded", "\(build["error"] ?? "")")
         let digest = build["data"]?["extra"]?["digest"]?.stringValue

@@ -1,3 +1,4 @@
+import Logging
 import ArtifactBuilder
 import Foundation
 import GitWatcher
@@ -79,6 +80,6 @@ final class GitFixture {
         let registry = try Registry(home: home)
         try WatchedRepository.register(name: "demand", path: bare, in: registry)
         let builder = try Builder(home: home, registry: registry, environments: Self.sharedEnvironments)
-        return (registry, try BuildAgent(home: home, registry: registry, builder: builder, log: { _ in }))
+        return (registry, try BuildAgent(home: home, registry: registry, builder: builder, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }))
     }
 }

@@ -1,0 +1,85 @@
+import ArtifactBuilder
+import Foundation
+import GitWatcher
+import Logging
+import Pipelines
+import Registry
+import ServiceLifecycle
+
+/// Builds what is pushed: the spool the hook writes and the branch tips the watcher scans,
+/// whenever one of their folders changes (inotify) and at least every interval. After
+/// each build it tells the notify targets, and a successful build of a model that trains
+/// (`build.train`, not a composite) starts its training execution in the execution
+/// service. On graceful shutdown it stops after the build in progress.
+package struct BuildService: Service {
+    let agent: BuildAgent
+    let pipelines: Pipelines
+    let changes: Changes
+    let logger: Logger
+
+    /// What the build service does after a build: notifications and training.
+    package struct Pipelines: Sendable {
+        package let training: TrainingResources
+        package let executions: ExecutionService
+    }
+
+    package func run() async throws {
+        try FileManager.default.createDirectory(atPath: Spool(home: agent.home).folder, withIntermediateDirectories: true)
+        try agent.markInterruptedBuilds()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await pass()
+            do {
+                try await cancelWhenGracefulShutdown { try await changes.next(watching: agent.watchedFolders()) }
+            } catch {
+                return  // cancelled or shutting down
+            }
+        }
+    }
+
+    /// Collects pushes, then builds until the queue is empty (or shutdown is asked for).
+    func pass() async {
+        agent.collect()
+        do {
+            while !Task.isShuttingDownGracefully, !Task.isCancelled, let (request, id) = try agent.next() {
+                let record = try agent.builder.build(request, requestID: id)
+                await finished(record.attributes)
+            }
+        } catch {
+            logger.error("building failed: \(error); trying again at the next change")
+        }
+    }
+
+    /// Notifies a build's outcome and starts the training a successful one asks for.
+    func finished(_ record: [String: JSONValue]) async {
+        guard record[Builder.alreadyBuilt] == nil else {
+            logger.info("already built", metadata: ["build.id": "\(record["id"]?.stringValue ?? "")"])
+            return
+        }
+        let model = record["model"]?.stringValue ?? ""
+        let succeeded = record["status"] == "succeeded"
+        var metadata: Logger.Metadata = ["model.name": "\(model)", "build.id": "\(record["id"]?.stringValue ?? "")",
+                                         "commit.sha": "\(record["commit"]?.stringValue?.prefix(12) ?? "")"]
+        if succeeded {
+            logger.info("build succeeded", metadata: metadata)
+        } else {
+            metadata["error"] = "\(record["error"]?.stringValue ?? "")"
+            logger.warning("build failed", metadata: metadata)
+        }
+        var details: [String: JSONValue] = ["model": .string(model)]
+        for key in ["id", "commit", "branch", "error", "status"] { details[key] = record[key] }
+        await Notifier(registry: pipelines.training.registry).notify(succeeded ? "BuildSucceeded" : "BuildFailed", details: details,
+                                                                       targets: pipelines.training.notifyTargets(model: model))
+        guard succeeded else { return }
+        do {
+            let (config, _) = try pipelines.training.config(model: model)
+            guard config.trainAfterBuild, config.compose.isEmpty else { return }
+            let (stored, lock) = try pipelines.executions.executions.createTraining(model: model, commit: record["commit"]?.stringValue)
+            metadata["execution.id"] = "\(stored.name)"
+            logger.info("training started", metadata: metadata)
+            pipelines.executions.submit(stored, lock: lock)
+        } catch {
+            metadata["error"] = "\(error)"
+            logger.error("training could not start", metadata: metadata)
+        }
+    }
+}
