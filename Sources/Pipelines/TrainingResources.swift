@@ -195,7 +195,7 @@ struct Register: TaskResource {
         let verdict = input["Verdict"] ?? [:]
         let passed = verdict["passed"] == true
         let status: ModelVersions.Status = passed ? (prepared["approval"] == "auto" ? .approved : .pendingManualApproval) : .rejected
-        let lineage: [String: JSONValue] = [
+        var lineage: [String: JSONValue] = [
             "commit": prepared["commit"] ?? .null, "build": prepared["build"] ?? .null, "execution": input["Execution"] ?? .null,
             "artifacts": .object((prepared["stages"]?.objectValue ?? [:]).mapValues { $0["digest"] ?? .null }),
             "hyperparameters": prepared["stages"]?["train"]?["hyperparameters"] ?? [:],
@@ -204,7 +204,18 @@ struct Register: TaskResource {
         ]
         do {
             let model = prepared["model"]?.stringValue ?? "?"
-            let number = try ModelVersions(registry: resources.registry).register(
+            let versions = ModelVersions(registry: resources.registry)
+            // A training whose model archive is byte for byte an existing version's (every
+            // step came from the cache) answers with that version instead of another.
+            if let archive = lineage["modelArchive"]?.stringValue {
+                let digest = try Digest.ofHostPath(archive)
+                lineage["modelDigest"] = .string(digest)
+                if let same = try versions.list(model).last(where: { $0["modelDigest"]?.stringValue == digest }) {
+                    return ["model": .string(model), "version": same["version"] ?? .null, "status": same["status"] ?? .null,
+                            "reasons": same["statusReason"].map { [$0] } ?? [], "sameAs": same["execution"] ?? .null]
+                }
+            }
+            let number = try versions.register(
                 model: model, status: status, metrics: verdict["metrics"] ?? [:], lineage: lineage,
                 reason: passed ? nil : verdict["reasons"]?.arrayValue?.compactMap(\.stringValue).joined(separator: "; "))
             return ["model": .string(model), "version": .int(Int64(number)), "status": .string(status.rawValue), "reasons": verdict["reasons"] ?? []]

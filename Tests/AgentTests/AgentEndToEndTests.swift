@@ -50,7 +50,7 @@ import FoundationNetworking
             let (status, body) = try await invoke(port: port, endpoint: "demand", #"{"price": 4.5, "promo": 0, "week": 12}"#)
             #expect(status == 200, "\(body)")
             // The scaffold's data: units = 120 - 6 price + 15 promo + 10 sin(2π week / 52) + noise.
-            let units = try JSONValue(parsing: body)["units"]?[0]?.doubleValue ?? 0
+            let units = try JSONValue(parsing: body)["units"]?.arrayValue?.first?.doubleValue ?? 0
             #expect((95...112).contains(units), "\(body)")
 
             // One approval, one deployment: the event was consumed in the transaction that recorded it.
@@ -58,6 +58,17 @@ import FoundationNetworking
             #expect(started.count == 1)
             #expect(try registry.scan(ModelVersions.events).items.isEmpty)
             #expect(lines.contains("deployment started"))
+
+            // Training the same commit again: every step comes from the cache, and the
+            // answer is version 1, not a second version.
+            let (again, lock) = try agent.executions.executions.createTraining(model: "demand")
+            agent.executions.submit(again, lock: lock)
+            let outcome = try await eventually("the second training to end", lines) { () -> String? in
+                let status = try agent.executions.executions.store.status(of: again).status
+                return status == "RUNNING" ? nil : status
+            }
+            #expect(outcome == "SUCCEEDED")
+            #expect(try versions.list("demand").count == 1)
             group.cancelAll()
         }
         // Nothing the agent started is still running.

@@ -99,6 +99,25 @@ import Testing
         #expect(try registry.get("models", ItemKey("demand"))?.attributes["latest"] == nil)
     }
 
+    @Test func aCommitBuiltByHandIsNotBuiltAgainWhenItsQueuedRequestComesUp() throws {
+        let clone = try fixture.clone("alice")
+        try fixture.push(clone)
+        let (registry, agent) = try fixture.agent()
+        let commit = try fixture.git(["rev-parse", "main"], in: fixture.bare)
+        let request = BuildRequest(repositoryName: "demand", repositoryPath: fixture.bare, branch: "main", commit: commit,
+                                   requestedBy: "manual", requestedAt: Date().timeIntervalSince1970)
+        let first = try agent.builder.build(request)
+        #expect(first.attributes["status"] == "succeeded")
+        // The hook had queued the same push; the agent finds the commit built.
+        try BuildQueue(registry: registry).observe(BuildRequest(repositoryName: "demand", repositoryPath: fixture.bare, branch: "main",
+                                                                commit: commit, requestedBy: "hook", requestedAt: Date().timeIntervalSince1970))
+        let again = try agent.runOnce()
+        #expect(again.map { $0.attributes["id"] } == [first.attributes["id"]])
+        #expect(again.first?.attributes[Builder.alreadyBuilt] == true)
+        #expect(try registry.query("builds", partition: "demand").items.count == 1)
+        #expect(try BuildQueue(registry: registry).pending().isEmpty)
+    }
+
     @Test func severalPushesBeforeABuildBuildTheNewestAndSupersedeTheRest() throws {
         let clone = try fixture.clone("alice")
         try fixture.push(clone)
