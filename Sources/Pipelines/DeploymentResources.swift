@@ -22,12 +22,19 @@ struct DeploymentResources {
          "slipway:deploy.finish": DeployFinish(resources: self)]
     }
 
-    /// Runs `body`, turning any error but a `StatesError` into `States.TaskFailed`.
+    /// Runs `body`, turning a registry error that may pass (I/O, a lock held too long)
+    /// into `Registry.Transient` (the pipeline retries it), and any other error but a
+    /// `StatesError` into `States.TaskFailed`.
     static func task<T>(_ body: () throws -> T) throws(StatesError) -> T {
         do {
             return try body()
         } catch let error as StatesError {
             throw error
+        } catch let error as RegistryError {
+            switch error {
+            case .io, .lockTimeout: throw StatesError("Registry.Transient", error.description)
+            default: throw StatesError("States.TaskFailed", error.description)
+            }
         } catch {
             throw StatesError("States.TaskFailed", "\(error)")
         }
@@ -173,7 +180,15 @@ struct DeployMark: TaskResource {
                 "version": deployment["version"] ?? .null, "startedAt": .double(Date().timeIntervalSince1970),
             ]
             if let last = current?.attributes["last"] { attributes["last"] = last }
-            try resources.registry.put(DeploymentResources.table, ItemKey(endpoint), attributes, condition: current.map { .version($0.version) } ?? .absent)
+            do {
+                try resources.registry.put(DeploymentResources.table, ItemKey(endpoint), attributes, condition: current.map { .version($0.version) } ?? .absent)
+            } catch RegistryError.conditionFailed {
+                // Another deployment marked the endpoint between the read and the write: it won.
+                let winner = try resources.registry.get(DeploymentResources.table, ItemKey(endpoint))?.attributes["execution"]?.stringValue ?? "?"
+                let name = winner.split(separator: ":").last.map(String.init) ?? winner
+                throw StatesError("Deployment.InProgress",
+                                  "endpoint '\(endpoint)' was just marked by another deployment: execution '\(name)'; wait for it (`slipway executions describe \(name)`) or stop it (`slipway executions stop \(name)`)")
+            }
             return JSONValue.null
         }
     }
@@ -283,22 +298,27 @@ struct DeployFinish: TaskResource {
             "version": deployment["version"] ?? .null, "generation": input["Generation"] ?? .null,
             "finishedAt": .double(Date().timeIntervalSince1970), "cause": cause.map(JSONValue.string) ?? .null,
         ]
-        guard !endpoint.isEmpty else { return .object(record) }
+        guard !endpoint.isEmpty else { return .object(record.merging(["Cause": record["cause"] ?? .null]) { $1 }) }
         try DeploymentResources.task {
-            let current = try resources.registry.get(DeploymentResources.table, ItemKey(endpoint))
-            var mark = current?.attributes ?? [:]
-            if mark["execution"]?.stringValue == execution {
+            var writes: [TransactionWrite] = [
+                .put(table: DeploymentResources.history, key: ItemKey(endpoint, String(format: "%017.6f", Date().timeIntervalSince1970)), attributes: record, condition: .absent),
+            ]
+            // The mark is this execution's to clear; another's (a deployment refused
+            // because one was in progress) is left as it is.
+            if let current = try resources.registry.get(DeploymentResources.table, ItemKey(endpoint)),
+                current.attributes["execution"]?.stringValue == execution {
+                var mark = current.attributes
                 mark["status"] = .string(outcome)
                 mark["finishedAt"] = record["finishedAt"]
                 if outcome == "Succeeded" { mark["last"] = .object(record) }
+                writes.append(.put(table: DeploymentResources.table, key: ItemKey(endpoint), attributes: mark, condition: .version(current.version)))
             }
-            try resources.registry.transact([
-                .put(table: DeploymentResources.table, key: ItemKey(endpoint), attributes: mark, condition: current.map { .version($0.version) } ?? .absent),
-                .put(table: DeploymentResources.history, key: ItemKey(endpoint, String(format: "%017.6f", Date().timeIntervalSince1970)), attributes: record, condition: .absent),
-            ])
+            try resources.registry.transact(writes)
         }
         var result = record
         result["endpoint"] = (try? resources.endpoints.describe(endpoint)) ?? .null
+        // The pipeline's Fail states read `Cause`, the shape a caught error has too.
+        result["Cause"] = record["cause"]
         return .object(result)
     }
 }
