@@ -12,8 +12,7 @@ package enum BranchPolicy {
         guard let repository = try? GitRepository(path: repositoryPath) else { return true }  // the build records why
         let defaultBranch = (try? repository.effectiveDefaultBranch()) ?? nil
         guard let id = try? repository.resolveCommit(commit),
-            let bytes = try? repository.contents(of: ModelConfig.fileName, at: id),
-            let config = try? ModelConfig.parse(String(decoding: bytes, as: UTF8.self)),
+            let config = (try? ModelConfig.at(id, in: repository)) ?? nil,
             !config.branches.isEmpty
         else { return branch == (defaultBranch ?? "main") }
         return config.branches.contains(branch)

@@ -49,11 +49,11 @@ package final class Builder: Sendable {
             repository = opened
             commit = try opened.resolveCommit(request.commit)
             info = try opened.commitInfo(commit!)
-            guard let bytes = try opened.contents(of: ModelConfig.fileName, at: commit!) else {
+            guard let parsed = try ModelConfig.at(commit!, in: opened) else {
                 throw BuildFailure("no \(ModelConfig.fileName) at the root of commit \(commit!.hex.prefix(7))",
                                    hint: "add one (`slipway model init` writes a working example)")
             }
-            config = try ModelConfig.parse(String(decoding: bytes, as: UTF8.self), file: "\(ModelConfig.fileName) at \(commit!.hex.prefix(7))")
+            config = parsed
         } catch let error as ConfigError {
             failure = error.description
             diagnostics = error.diagnostics

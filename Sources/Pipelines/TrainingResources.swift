@@ -55,10 +55,10 @@ package struct TrainingResources: Sendable {
             }
             guard let commit = latest["commit"]?.stringValue else { throw StatesError("Model.NotBuilt", "model '\(model)' has no built commit") }
             let repository = try GitRepository(path: path)
-            guard let bytes = try repository.contents(of: ModelConfig.fileName, at: ObjectID(hex: commit)) else {
+            guard let config = try ModelConfig.at(ObjectID(hex: commit), in: repository) else {
                 throw StatesError("Model.NotBuilt", "no \(ModelConfig.fileName) at \(commit.prefix(7))")
             }
-            return (try ModelConfig.parse(String(decoding: bytes, as: UTF8.self)), latest)
+            return (config, latest)
         } catch let error as StatesError {
             throw error
         } catch {
