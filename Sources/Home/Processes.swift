@@ -40,6 +40,8 @@ package enum Processes {
                 await supervise(execution, sink: sink, timeout: timeout, grace: grace)
             }
         } catch {
+            var unused = sink
+            _ = unused.finish()  // closes the log
             throw ProcessGroup.startFailure(spec, error)
         }
         var finished = outcome.closureResult.sink

@@ -42,17 +42,14 @@ struct Steps {
         return result.output
     }
 
-    /// Starts `slipway agent` in a session of its own (`setsid -f` forks it out of the
-    /// process layer's group, so it outlives the quickstart), logging to `HOME/agent.log`.
+    /// Starts `slipway agent` in a session of its own (it outlives the quickstart),
+    /// logging to `HOME/agent.log`.
     func startAgent(port: Int) async throws {
-        let log = home + "/agent.log"
-        let command = ProcessSpec(
-            "/usr/bin/setsid", ["-f", "/bin/sh", "-c", #"exec "$0" "$@" >>"$SLIPWAY_AGENT_LOG" 2>&1"#, slipway, "agent", "--port", String(port), "--home", home],
-            environment: ProcessSpec.inheritedEnvironment.merging(["SLIPWAY_AGENT_LOG": log]) { $1 })
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let started = try await Processes.run(command, timeout: .seconds(30))
-        guard started.succeeded else {
-            throw CommandFailure(message: "cannot start the agent (\(command.commandLine)): \(started.output)", status: ExitStatus.failure)
+        let command = ProcessSpec(slipway, ["agent", "--port", String(port), "--home", home], environment: ProcessSpec.inheritedEnvironment)
+        do {
+            _ = try await Processes.startDetached(command, log: home + "/agent.log")
+        } catch {
+            throw CommandFailure(message: "cannot start the agent: \(error)", status: ExitStatus.failure)
         }
     }
 

@@ -5,6 +5,10 @@ import Home
 struct ProcessFixture {
     let root: String
 
+    /// "Well before the 300 s sleep would end": loose, since a full test run on two cores
+    /// keeps the concurrency pool busy (other suites block its threads) for seconds at a time.
+    static let bound = Duration.seconds(60)
+
     init() {
         var template = Array((NSTemporaryDirectory() + "slipway-home-tests-XXXXXX").utf8CString)
         root = String(cString: mkdtemp(&template)!)
@@ -15,9 +19,9 @@ struct ProcessFixture {
         ProcessSpec("/bin/sh", ["-c", script], environment: ["PATH": "/usr/bin:/bin"])
     }
 
-    /// The pid in `file` once a child wrote it (nil after five seconds).
+    /// The pid in `file` once a child wrote it (nil after thirty seconds).
     func pid(in file: String) async throws -> Int32? {
-        for _ in 0..<500 {
+        for _ in 0..<3000 {
             if let text = try? String(contentsOfFile: root + "/" + file, encoding: .utf8), text.hasSuffix("\n"),
                 let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
             {
@@ -50,9 +54,9 @@ struct ProcessFixture {
         }
     }
 
-    /// Waits up to two seconds for `condition` to hold.
+    /// Waits up to ten seconds for `condition` to hold.
     static func eventually(_ condition: () -> Bool) async throws -> Bool {
-        for _ in 0..<200 {
+        for _ in 0..<1000 {
             if condition() { return true }
             try await Task.sleep(for: .milliseconds(10))
         }

@@ -135,4 +135,24 @@ import Testing
         let many = try await runner.run(all, id: "cpus-all")
         #expect(many.log.contains("cpus \(available) "), "asking for more CPUs than there are gives all of them: \(many.log)")
     }
+
+    @Test func aRunningJobsOutputIsInItsLogFileAsItPrints() async throws {
+        try Data("import time\nprint('started', flush=True)\ntime.sleep(3)\nprint('done')\n".utf8)
+            .write(to: URL(fileURLWithPath: code + "/live.py"))
+        let log = runner.logPath(id: "live")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let result = try await runner.run(spec(.processing, "live.py"), id: "live")
+                #expect(result.logPath == log && result.status == 0)
+            }
+            var seen = false
+            for _ in 0..<250 where !seen {
+                seen = (try? String(contentsOfFile: log, encoding: .utf8)) == "started\n"
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(seen, "the job's first line was not in \(log) while it ran")
+            try await group.waitForAll()
+        }
+        #expect(try String(contentsOfFile: log, encoding: .utf8) == "started\ndone\n")
+    }
 }
