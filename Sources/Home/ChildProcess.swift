@@ -133,8 +133,8 @@ extension Processes {
                     result = .failure(error)
                 }
                 await execution.teardown(using: ProcessGroup.teardown(grace: grace))
-                await ProcessGroup.waitForLeader(execution, grace: grace)
-                ProcessGroup.killRemaining(execution.processIdentifier.value)
+                let leaderIsOurs = await ProcessGroup.waitForLeader(execution, grace: grace)
+                ProcessGroup.killRemaining(execution.processIdentifier.value, leaderIsOurs: leaderIsOurs)
                 return result
             }
         } catch {

@@ -46,22 +46,41 @@ enum ProcessGroup {
         }
     }
 
-    /// Whether the group leader `pid` has exited; it stays unreaped (a zombie keeps the
-    /// group's id ours, so signalling the group cannot reach a stranger).
-    static func leaderExited(_ pid: pid_t) -> Bool {
+    /// Where a group leader is.
+    enum Leader {
+        /// Still running.
+        case running
+        /// Exited and not reaped: the zombie keeps the group's id ours, so signalling the
+        /// group cannot reach a stranger.
+        case exited
+        /// Reaped by someone else (`ECHILD`): its id may name another process by now.
+        case gone
+    }
+
+    /// Where the group leader `pid` is, without reaping it.
+    static func leader(_ pid: pid_t) -> Leader {
         var info = siginfo_t()
         while waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 {
             if errno == EINTR { continue }
-            return true  // ECHILD: already reaped
+            return .gone
         }
-        return info._sifields._sigchld.si_pid != 0
+        return info._sifields._sigchld.si_pid != 0 ? .exited : .running
     }
 
     /// Waits until the leader has exited, without reaping it; when the calling task is
-    /// cancelled meanwhile, ends the group first (SIGTERM, `grace`, SIGKILL).
-    static func waitForLeader<I: InputProtocol, O: OutputProtocol, E: OutputProtocol>(_ execution: Execution<I, O, E>, grace: Duration) async {
+    /// cancelled meanwhile, ends the group first (SIGTERM, `grace`, SIGKILL). Returns
+    /// whether the leader's id is still ours (false when another waiter reaped it).
+    @discardableResult
+    static func waitForLeader<I: InputProtocol, O: OutputProtocol, E: OutputProtocol>(
+        _ execution: Execution<I, O, E>, grace: Duration
+    ) async -> Bool {
         var delay = Duration.milliseconds(2)
-        while !leaderExited(execution.processIdentifier.value) {
+        while true {
+            switch leader(execution.processIdentifier.value) {
+            case .exited: return true
+            case .gone: return false
+            case .running: break
+            }
             if Task.isCancelled {
                 await execution.teardown(using: teardown(grace: grace))
                 continue
@@ -72,8 +91,10 @@ enum ProcessGroup {
         }
     }
 
-    /// SIGKILL to the group of an exited (unreaped) leader: whatever it left running.
-    static func killRemaining(_ pid: pid_t) {
+    /// SIGKILL to the group of an exited, unreaped leader: whatever it left running.
+    /// Nothing when the leader is no longer ours to name.
+    static func killRemaining(_ pid: pid_t, leaderIsOurs: Bool) {
+        guard leaderIsOurs else { return }
         kill(-pid, SIGKILL)
     }
 

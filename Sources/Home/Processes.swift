@@ -85,6 +85,7 @@ package enum Processes {
     ) async -> Supervised {
         let output = execution.standardOutput
         var result = Supervised(sink: sink, timedOut: false)
+        var leaderIsOurs = true
         await withTaskGroup(of: Event.self) { group in
             group.addTask {
                 var sink = sink
@@ -110,7 +111,7 @@ package enum Processes {
                 switch event {
                 case .drained(let drained):
                     result.sink = drained
-                    await ProcessGroup.waitForLeader(execution, grace: grace)
+                    leaderIsOurs = await ProcessGroup.waitForLeader(execution, grace: grace)
                     group.cancelAll()
                 case .timedOut:
                     result.timedOut = true
@@ -119,7 +120,7 @@ package enum Processes {
                 }
             }
         }
-        ProcessGroup.killRemaining(execution.processIdentifier.value)
+        ProcessGroup.killRemaining(execution.processIdentifier.value, leaderIsOurs: leaderIsOurs)
         return result
     }
 }
