@@ -25,13 +25,13 @@ package final class Agent: Sendable {
 
     /// An agent for the configured home; takes its lock (failing when another agent
     /// holds it, with that agent's pid).
-    package init(configuration: AgentConfiguration, registry: Registry, logger: Logger) throws {
+    package init(configuration: AgentConfiguration, registry: Registry, logger: Logger) async throws {
         self.configuration = configuration
         self.logger = logger
         let home = configuration.home
         self.registry = registry
         training = TrainingResources(home: home, registry: registry)
-        let builder = try Builder(home: home, registry: registry, environments: configuration.environments) { [logger] event in
+        let builder = try await Builder(home: home, registry: registry, environments: configuration.environments) { [logger] event in
             logger.debug("\(event.message)", metadata: ["build.id": "\(event.buildID)"])
         }
         builds = try BuildAgent(home: home, registry: registry, builder: builder, logger: logger)
@@ -76,7 +76,7 @@ package final class Agent: Sendable {
         builds.collect()
         var count = 0
         while let (request, id) = try builds.next() {
-            await build.finished(try builds.builder.build(request, requestID: id).attributes)
+            await build.finished(try await builds.builder.build(request, requestID: id).attributes)
             count += 1
         }
         executions.claimUnclaimed()

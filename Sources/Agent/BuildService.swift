@@ -41,7 +41,7 @@ package struct BuildService: Service {
         agent.collect()
         do {
             while !Task.isShuttingDownGracefully, !Task.isCancelled, let (request, id) = try agent.next() {
-                let record = try agent.builder.build(request, requestID: id)
+                let record = try await agent.builder.build(request, requestID: id)
                 await finished(record.attributes)
             }
         } catch {

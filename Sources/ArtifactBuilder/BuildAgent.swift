@@ -56,10 +56,10 @@ package final class BuildAgent: Sendable {
     /// One pass: interrupted builds, missed pushes, then the queue. Returns the final
     /// build records of the builds run.
     @discardableResult
-    package func runOnce() throws -> [Item] {
+    package func runOnce() async throws -> [Item] {
         try markInterruptedBuilds()
         collect()
-        return try drain()
+        return try await drain()
     }
 
     /// Queues the pushes the hook spooled, then what the watcher finds moved. A failure
@@ -114,9 +114,9 @@ package final class BuildAgent: Sendable {
 
     /// Builds what is queued; returns the final build records.
     @discardableResult
-    package func drain() throws -> [Item] {
+    package func drain() async throws -> [Item] {
         var built: [Item] = []
-        while let (request, id) = try next() { built.append(try builder.build(request, requestID: id)) }
+        while let (request, id) = try next() { built.append(try await builder.build(request, requestID: id)) }
         return built
     }
 

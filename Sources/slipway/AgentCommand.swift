@@ -40,7 +40,7 @@ struct AgentCommand: AsyncParsableCommand {
             let logger = Logger(label: "slipway.agent") { LineLogHandler(label: $0, level: level, format: format) }
             let agent: Agent
             do {
-                agent = try Agent(configuration: configuration, registry: try home.registry(), logger: logger)
+                agent = try await Agent(configuration: configuration, registry: try home.registry(), logger: logger)
             } catch {
                 throw CommandFailure(message: "\(error)", status: ExitStatus.failure)
             }

@@ -28,7 +28,7 @@ import FoundationNetworking
         configuration.port = 0
         configuration.scanInterval = .milliseconds(300)
         let lines = LogLines()
-        let agent = try Agent(configuration: configuration, registry: registry, logger: lines.logger)
+        let agent = try await Agent(configuration: configuration, registry: registry, logger: lines.logger)
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await agent.run() }
