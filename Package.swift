@@ -44,7 +44,8 @@ let package = Package(
         // Endpoints, Python worker pools, blue/green updates, autoscaling.
         .target(name: "Serving", dependencies: ["Registry", .product(name: "Hummingbird", package: "hummingbird"),
                                            .product(name: "HTTPTypes", package: "swift-http-types"),
-                                           .product(name: "Logging", package: "swift-log")],
+                                           .product(name: "Logging", package: "swift-log"),
+                                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                 resources: [.copy("Python")]),
         // The daemon: a ServiceGroup of the build, execution, approval, endpoint and HTTP services.
         .target(name: "Agent", dependencies: [
@@ -56,6 +57,7 @@ let package = Package(
         .executableTarget(name: "slipway", dependencies: [
             "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving", "Agent", "Home",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Benchmarks that print figures: `swift run -c release slipway-bench registry`.
         .executableTarget(name: "slipway-bench", dependencies: [
@@ -68,7 +70,8 @@ let package = Package(
         .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder"]),
         .testTarget(name: "StatesLanguageTests", dependencies: ["StatesLanguage"]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "ArtifactBuilder"]),
-        .testTarget(name: "ServingTests", dependencies: ["Serving"], exclude: ["Python"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                  .product(name: "Logging", package: "swift-log")], exclude: ["Python"]),
         // End-to-end tests that run the built `slipway` binary.
         .testTarget(name: "SlipwayCLITests", dependencies: ["slipway", "Registry"]),
     ]

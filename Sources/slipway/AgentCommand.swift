@@ -1,6 +1,7 @@
 import ArgumentParser
 import ArtifactBuilder
 import Foundation
+import Logging
 import Pipelines
 import Serving
 import Synchronization
@@ -77,15 +78,18 @@ struct AgentCommand: AsyncParsableCommand {
             }
             sigprocmask(SIG_UNBLOCK, &signals, nil)
 
-            let manager = try EndpointManager(home: home.absolutePath, registry: registry, log: log)
-            let serving = Task { await manager.run() }
+            let logger = Logger(label: "slipway.agent", factory: StreamLogHandler.standardOutput(label:))
+            let manager = try EndpointManager(home: home.absolutePath, registry: registry, logger: logger)
+            let serving = Task { try? await manager.run() }
             let address = (host: host ?? settings.host, port: port ?? settings.port)
             let server = Task {
                 do {
-                    try await EndpointServer(manager: manager, host: address.host, port: address.port).run { port in
+                    var httpLogger = logger
+                    httpLogger.logLevel = .critical
+                    try await EndpointServer(manager: manager, host: address.host, port: address.port, logger: httpLogger) { port in
                         try? ServingMarker.write(home: home.absolutePath, host: address.host, port: port)
                         log("serving endpoints on http://\(address.host):\(port)")
-                    }
+                    }.run()
                 } catch {
                     log("cannot serve endpoints on \(address.host):\(address.port): \(error); stopping")
                     stopRequested.store(true, ordering: .relaxed)
