@@ -18,12 +18,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        // FilePath and FileDescriptor, the types swift-subprocess takes (already one of its dependencies).
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         // JSON values with a strict parser and a canonical writer: the leaf every module shares.
         .target(name: "JSON"),
         // The home folder's layout, durable writes, locks, and the one process layer (swift-subprocess).
-        .target(name: "Home", dependencies: ["JSON", .product(name: "Subprocess", package: "swift-subprocess")]),
+        .target(name: "Home", dependencies: [
+            "JSON", .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         // The file-based JSON key-value store: Slipway's DynamoDB. Imports only JSON.
         .target(name: "Registry", dependencies: ["JSON", .product(name: "Crypto", package: "swift-crypto")]),
         // libgit2 (Debian's libgit2-dev), imported as a system library.
@@ -32,17 +36,17 @@ let package = Package(
         .target(name: "GitWatcher", dependencies: ["CGit2", "Registry"]),
         // slipway.yaml, stage artifacts and build records.
         .target(name: "ArtifactBuilder", dependencies: [
-            "GitWatcher", "Registry", "Yams", .product(name: "Crypto", package: "swift-crypto"),
+            "GitWatcher", "Registry", "Home", "Yams", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // The Amazon States Language engine. Imports only JSON.
-        .target(name: "StatesLanguage", dependencies: ["JSON", .product(name: "Crypto", package: "swift-crypto")]),
+        // The Amazon States Language engine. Imports only JSON and Home (its `slipway:command` runs a process).
+        .target(name: "StatesLanguage", dependencies: ["JSON", "Home", .product(name: "Crypto", package: "swift-crypto")]),
         // The shipped ASL definitions and the task resources they call.
-        .target(name: "Pipelines", dependencies: ["Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving"],
+        .target(name: "Pipelines", dependencies: ["Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving", "Jobs", "Home"],
                 resources: [.copy("Definitions")]),
         // One stage job in SageMaker's layout, behind a back-end seam (the local bubblewrap sandbox).
         .target(name: "Jobs", dependencies: ["Registry", "Home", "JSON"]),
         // Endpoints, Python worker pools, blue/green updates, autoscaling.
-        .target(name: "Serving", dependencies: ["Registry", .product(name: "Hummingbird", package: "hummingbird"),
+        .target(name: "Serving", dependencies: ["Registry", "Home", "Jobs", .product(name: "Hummingbird", package: "hummingbird"),
                                            .product(name: "HTTPTypes", package: "swift-http-types"),
                                            .product(name: "Logging", package: "swift-log"),
                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
@@ -61,15 +65,19 @@ let package = Package(
         ]),
         // Benchmarks that print figures: `swift run -c release slipway-bench registry`.
         .executableTarget(name: "slipway-bench", dependencies: [
-            "Registry", "ArtifactBuilder", "StatesLanguage",
+            "Registry", "ArtifactBuilder", "StatesLanguage", "Home",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        // The process layer against real processes: groups, signals, timeouts, capped logs.
+        .testTarget(name: "HomeTests", dependencies: ["Home"]),
+        // Real jobs in the real bubblewrap sandbox.
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "ArtifactBuilder"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
         .testTarget(name: "GitWatcherTests", dependencies: ["GitWatcher"]),
-        .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder"]),
+        .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder", "Home"]),
         .testTarget(name: "StatesLanguageTests", dependencies: ["StatesLanguage"]),
-        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "ArtifactBuilder"]),
+        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "ArtifactBuilder", "Jobs"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                   .product(name: "Logging", package: "swift-log")], exclude: ["Python"]),
         // End-to-end tests that run the built `slipway` binary.

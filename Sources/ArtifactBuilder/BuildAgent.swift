@@ -54,10 +54,10 @@ package final class BuildAgent {
     /// One pass: interrupted builds, missed pushes, then the queue. Returns the final
     /// build records of the builds run.
     @discardableResult
-    package func runOnce() throws -> [Item] {
+    package func runOnce() async throws -> [Item] {
         try markInterruptedBuilds()
         collect()
-        return try drain()
+        return try await drain()
     }
 
     /// Queues the pushes the hook spooled, then what the watcher finds moved. A failure
@@ -79,9 +79,9 @@ package final class BuildAgent {
         for request in missed { say("watcher: \(request.repositoryName) \(request.branch ?? "") moved to \(request.commit.prefix(7))") }
     }
 
-    /// Runs until `shouldStop` says so: a pass whenever the queue or a watched repository
-    /// changes, and at least every `interval` seconds.
-    package func run(interval: Double = 2, shouldStop: () -> Bool) throws {
+    /// Runs until `shouldStop` says so (or the task is cancelled): a pass whenever the
+    /// queue or a watched repository changes, and at least every `interval` seconds.
+    package func run(interval: Double = 2, shouldStop: () -> Bool) async throws {
         let monitor = try ChangeMonitor()
         try FileManager.default.createDirectory(atPath: Spool(home: home).folder, withIntermediateDirectories: true)
         try markInterruptedBuilds()
@@ -95,18 +95,18 @@ package final class BuildAgent {
             }
             collect()
             do {
-                try drain(shouldStop: shouldStop)
+                try await drain(shouldStop: shouldStop)
             } catch {
                 say("error: \(error); retrying in \(Int(interval)) s")
             }
-            if shouldStop() { break }
-            monitor.wait(timeout: interval)
+            if shouldStop() || Task.isCancelled { break }
+            await monitor.change(within: interval)
         }
     }
 
     /// Builds what is queued; returns the final build records.
     @discardableResult
-    package func drain(shouldStop: () -> Bool = { false }) throws -> [Item] {
+    package func drain(shouldStop: () -> Bool = { false }) async throws -> [Item] {
         var built: [Item] = []
         while !shouldStop() {
             let pending = try queue.pending()
@@ -124,7 +124,7 @@ package final class BuildAgent {
             for older in group.dropLast() {
                 try recordSuperseded(older.request, id: older.id, by: newest.request.commit)
             }
-            built.append(try builder.build(newest.request, requestID: newest.id))
+            built.append(try await builder.build(newest.request, requestID: newest.id))
         }
         return built
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GitWatcher
+import Home
 import Registry
 
 /// Builds a commit of a model repository: reads `slipway.yaml` and the files at the commit
@@ -9,7 +10,8 @@ import Registry
 /// transaction that marks the build succeeded; a failed build records why and changes
 /// nothing else.
 ///
-/// Synchronous (it runs git, venv and pip): call it from a build thread.
+/// Its commands (venv, pip, build steps) run through the process layer, awaited: no
+/// thread waits on them.
 package final class Builder: Sendable {
     package let home: String
     package let registry: Registry
@@ -23,10 +25,10 @@ package final class Builder: Sendable {
     package init(
         home: String, registry: Registry, python: String = "python3", environments: String? = nil,
         listener: (any BuildListener)? = nil, progress: @escaping @Sendable (BuildEvent) -> Void = { _ in }
-    ) throws {
+    ) async throws {
         self.home = home
         self.registry = registry
-        self.environments = try PythonEnvironments(folder: environments ?? home + "/envs", python: python)
+        self.environments = try await PythonEnvironments(folder: environments ?? home + "/envs", python: python)
         self.store = ArtifactStore(folder: home + "/artifacts")
         self.listener = listener
         self.progress = progress
@@ -37,7 +39,7 @@ package final class Builder: Sendable {
     /// transaction that records the outcome also removes it, so a crash can neither lose
     /// the build nor run it twice. Throws only when the registry itself fails.
     @discardableResult
-    package func build(_ request: BuildRequest, requestID: String? = nil) throws -> Item {
+    package func build(_ request: BuildRequest, requestID: String? = nil) async throws -> Item {
         var repository: GitRepository?
         var commit: ObjectID?
         var info: CommitInfo?
@@ -88,7 +90,7 @@ package final class Builder: Sendable {
 
         if failure == nil, let repository, let commit, let config {
             do {
-                let outcome = try buildArtifacts(config: config, repository: repository, commit: commit, say: say)
+                let outcome = try await buildArtifacts(config: config, repository: repository, commit: commit, say: say)
                 record.merge(outcome) { $1 }
             } catch let error as ConfigError {
                 failure = error.description
@@ -145,7 +147,7 @@ package final class Builder: Sendable {
     /// artifact and runs the build steps; returns what the build record gains.
     private func buildArtifacts(
         config: ModelConfig, repository: GitRepository, commit: ObjectID, say: (String) -> Void
-    ) throws -> [String: JSONValue] {
+    ) async throws -> [String: JSONValue] {
         let snapshot = try GitSnapshot(repository: repository, commit: commit)
         let problems = config.check(against: snapshot)
         guard problems.isEmpty else {
@@ -166,7 +168,7 @@ package final class Builder: Sendable {
             }
         }
         let requirements = try config.requirements.map { try snapshot.contents(of: try snapshot.resolve($0) ?? $0) }
-        let environment = try environments.environment(requirements: requirements) { say($0) }
+        let environment = try await environments.environment(requirements: requirements) { say($0) }
         say(environment.created ? "environment \(environment.digest.prefix(12)) created" : "cache hit: environment \(environment.digest.prefix(12))")
 
         var artifacts: [String: JSONValue] = [:]
@@ -191,7 +193,7 @@ package final class Builder: Sendable {
             defer { try? FileManager.default.removeItem(atPath: work) }
             try snapshot.extract(to: work)
             for step in config.buildSteps {
-                try runStep(step, in: work, environment: byKind[step.stage]!.environment,
+                try await runStep(step, in: work, environment: byKind[step.stage]!.environment,
                             timeout: config.stages[step.stage]!.resources.timeoutSeconds, say: say)
             }
         }
@@ -202,12 +204,21 @@ package final class Builder: Sendable {
 
     /// Runs a build step with the stage's timeout; the step's whole process group is killed
     /// then, so a hung step or a daemon it started cannot stall the builds after it.
-    private func runStep(_ step: BuildStep, in work: String, environment: PythonEnvironment, timeout: Int, say: (String) -> Void) throws {
+    private func runStep(
+        _ step: BuildStep, in work: String, environment: PythonEnvironment, timeout: Int, say: (String) -> Void
+    ) async throws {
         say("step '\(step.name)' in the \(step.stage.rawValue) environment: \(step.run)")
-        let result = try Command.run("/bin/sh", ["-c", step.run], in: work, environment: [
+        let variables = ProcessSpec.inheritedEnvironment.merging([
             "PATH": environment.path + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
             "VIRTUAL_ENV": environment.path, "PYTHONDONTWRITEBYTECODE": "1",
-        ], timeout: Double(timeout))
+        ]) { $1 }
+        let result: ProcessResult
+        do {
+            result = try await Processes.run(
+                ProcessSpec("/bin/sh", ["-c", step.run], environment: variables, workingDirectory: work), timeout: .seconds(timeout))
+        } catch {
+            throw BuildFailure("build step '\(step.name)' could not start: \(error)")
+        }
         say(result.output)
         if result.timedOut {
             throw BuildFailure("build step '\(step.name)' timed out after \(timeout) s",

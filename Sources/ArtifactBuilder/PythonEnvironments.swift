@@ -1,4 +1,5 @@
 import Foundation
+import Home
 
 /// A Python environment a stage runs in: a venv in `$SLIPWAY_HOME/envs/DIGEST`.
 package struct PythonEnvironment: Sendable, Equatable {
@@ -25,11 +26,11 @@ package struct PythonEnvironments: Sendable {
     package let version: String
 
     /// Finds `python` on PATH (default `python3`) and reads its version.
-    package init(folder: String, python: String = "python3") throws {
-        guard let interpreter = Command.which(python) else {
+    package init(folder: String, python: String = "python3") async throws {
+        guard let interpreter = Processes.which(python) else {
             throw BuildFailure("no '\(python)' on PATH", hint: "install Python 3 (apt-get install python3 python3-venv)")
         }
-        let probe = try Command.run(interpreter, ["-c", "import sys; print(sys.version.split()[0])"])
+        let probe = try await Self.run(interpreter, ["-c", "import sys; print(sys.version.split()[0])"])
         guard probe.succeeded else { throw BuildFailure("'\(interpreter)' does not run: \(probe.output)") }
         self.folder = folder
         self.interpreter = interpreter
@@ -38,7 +39,7 @@ package struct PythonEnvironments: Sendable {
 
     /// The environment for a requirements file's bytes (nil: no requirements), built when
     /// missing. Output of venv and pip goes to `log`.
-    package func environment(requirements: [UInt8]?, log: (String) -> Void) throws -> PythonEnvironment {
+    package func environment(requirements: [UInt8]?, log: (String) -> Void) async throws -> PythonEnvironment {
         let digest = Digest.sha256(lines: ["python \(version) \(interpreter)", "system-site-packages",
                                            String(decoding: requirements ?? [], as: UTF8.self)])
         let path = folder + "/" + digest
@@ -47,14 +48,16 @@ package struct PythonEnvironments: Sendable {
             return PythonEnvironment(digest: digest, path: path, created: false)
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let lock = try FolderLock(path: folder + "/.lock-" + digest)!
+        let lock = try await FolderLock.waiting(path: folder + "/.lock-" + digest)
         defer { withExtendedLifetime(lock) {} }
         if FileManager.default.fileExists(atPath: marker) {  // built by another process while we waited
             return PythonEnvironment(digest: digest, path: path, created: false)
         }
-        try? FileManager.default.removeItem(atPath: path)  // a half-built one from a killed build
+        if FileManager.default.fileExists(atPath: path) {  // a half-built one from a killed build
+            try FileManager.default.removeItem(atPath: path)
+        }
         log("creating environment \(digest.prefix(12)) (Python \(version))")
-        let venv = try Command.run(interpreter, ["-m", "venv", "--system-site-packages", path])
+        let venv = try await Self.run(interpreter, ["-m", "venv", "--system-site-packages", path])
         log(venv.output)
         guard venv.succeeded else {
             throw BuildFailure("creating the Python environment failed: \(venv.output.suffix(500))", hint: "install python3-venv")
@@ -62,17 +65,29 @@ package struct PythonEnvironments: Sendable {
         if let requirements, !requirements.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             let file = path + "/requirements.txt"
             try Data(requirements).write(to: URL(fileURLWithPath: file))
-            let pip = try Command.run(path + "/bin/python", ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r", file])
+            let pip = try await Self.run(path + "/bin/python", ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r", file])
             log(pip.output)
             guard pip.succeeded else {
                 try? FileManager.default.removeItem(atPath: path)
                 throw BuildFailure("installing the requirements failed: \(pip.output.suffix(800))", hint: "check requirements.txt; `pip install -r requirements.txt` shows the same error")
             }
         }
-        let freeze = try Command.run(path + "/bin/python", ["-m", "pip", "freeze", "--disable-pip-version-check"])
+        let freeze = try await Self.run(path + "/bin/python", ["-m", "pip", "freeze", "--disable-pip-version-check"])
+        guard freeze.succeeded else {
+            throw BuildFailure("listing the installed packages failed: \(freeze.output.suffix(500))", hint: "run `\(path)/bin/python -m pip freeze` to see why")
+        }
         try Data(freeze.output.utf8).write(to: URL(fileURLWithPath: path + "/.slipway-freeze.txt"))
         _ = FileManager.default.createFile(atPath: marker, contents: Data(digest.utf8))
         return PythonEnvironment(digest: digest, path: path, created: true)
+    }
+
+    /// Runs a build-time command (venv, pip) with this process's environment, to its end.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> ProcessResult {
+        do {
+            return try await Processes.run(ProcessSpec(executable, arguments, environment: ProcessSpec.inheritedEnvironment))
+        } catch {
+            throw BuildFailure(error.description)
+        }
     }
 }
 
@@ -101,6 +116,14 @@ package final class FolderLock {
             if errno == EINTR { continue }
             if errno == EWOULDBLOCK { return nil }  // deinit closes the descriptor
             throw BuildFailure("cannot lock '\(path)': \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Takes the lock, waiting for it without holding a thread (it polls every 200 ms).
+    package static func waiting(path: String) async throws -> FolderLock {
+        while true {
+            if let lock = try FolderLock(path: path, wait: false) { return lock }
+            try await Task.sleep(for: .milliseconds(200))
         }
     }
 

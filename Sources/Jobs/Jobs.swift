@@ -1,3 +1,4 @@
-/// The `Jobs` module: one stage job in SageMaker's layout, behind a back-end seam; the
-/// local back-end runs it in a bubblewrap sandbox.
+/// The `Jobs` module: one stage job in SageMaker's layout, behind a back-end seam
+/// (`JobBackend`); `LocalSandboxBackend` runs it in a bubblewrap `Sandbox` through the
+/// `Home` process layer. Endpoint workers use the same `Sandbox`.
 public enum JobsModule {}

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Jobs
 import StatesLanguage
 
 /// What an execution's jobs printed, read from its history: the stored log of each
@@ -71,7 +72,7 @@ package struct JobLogs {
     }
 
     private func live(_ stage: String) -> String {
-        home + "/jobs/" + JobRunner.folderName(execution: execution, stage: stage) + "/output.log"
+        home + "/jobs/" + JobID.of(execution: execution, stage: stage) + "/output.log"
     }
 
     /// The file's bytes from `offset`, or nil when it cannot be read.

@@ -1,5 +1,6 @@
 import ArtifactBuilder
 import Foundation
+import Home
 import Registry
 
 #if canImport(FoundationNetworking)
@@ -71,7 +72,8 @@ package struct Notifier: Sendable {
             defer { try? FileManager.default.removeItem(atPath: input) }
             do {
                 try Data(body.utf8).write(to: URL(fileURLWithPath: input))
-                let result = try Command.run("/bin/sh", ["-c", command], environment: ["SLIPWAY_NOTIFICATION": body], timeout: 30, inputFile: input)
+                let spec = ProcessSpec("/bin/sh", ["-c", command], environment: ProcessSpec.inheritedEnvironment.merging(["SLIPWAY_NOTIFICATION": body]) { $1 })
+                let result = try await Processes.run(spec, input: input, timeout: .seconds(30))
                 let detail = result.timedOut ? "timed out after 30 s" : "exit status \(result.status)"
                 return [Attempt(target: "command \(command)", attempt: 1, delivered: result.succeeded, detail: detail)]
             } catch {

@@ -1,5 +1,6 @@
 import ArtifactBuilder
 import Foundation
+import Jobs
 import Registry
 import StatesLanguage
 
@@ -47,7 +48,7 @@ struct StepCache {
         do {
             try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
             for (name, path) in result.outputs { try manager.moveItem(atPath: path, toPath: staging + "/" + name) }
-            try? manager.copyItem(atPath: (result.folder as NSString).deletingLastPathComponent + "/output.log", toPath: staging + "/output.log")
+            try? manager.copyItem(atPath: result.logPath, toPath: staging + "/output.log")
             if let archive = result.modelArchive {
                 try manager.createDirectory(atPath: staging + "/model", withIntermediateDirectories: true)
                 try manager.moveItem(atPath: archive, toPath: staging + "/model/model.tar.gz")

@@ -1,6 +1,7 @@
 import ArtifactBuilder
 import Foundation
 import GitWatcher
+import Jobs
 import Registry
 import StatesLanguage
 
@@ -8,10 +9,14 @@ import StatesLanguage
 package struct TrainingResources: Sendable {
     package let home: String
     package let registry: Registry
+    /// Where stage jobs run (default: the local bubblewrap sandbox, work folders in `HOME/jobs`).
+    package let jobs: any JobBackend
 
-    package init(home: String, registry: Registry) {
+    /// The resources of `home`; jobs run on `jobs`, else in the local sandbox.
+    package init(home: String, registry: Registry, jobs: (any JobBackend)? = nil) {
         self.home = home
         self.registry = registry
+        self.jobs = jobs ?? LocalSandboxBackend(folder: home + "/jobs")
     }
 
     /// A shipped state machine: `training` or `deployment`.
@@ -129,7 +134,7 @@ struct Job: TaskResource {
         var job = JobSpec(
             kind: spec["kind"] == "training" ? .training : .processing, stage: stage,
             codePath: spec["code"]?.stringValue ?? "", script: spec["script"]?.stringValue ?? "", python: spec["python"]?.stringValue ?? "",
-            resources: Resources(cpus: spec["cpus"]?.doubleValue ?? 1, memoryBytes: spec["memory"]?.intValue ?? (2 << 30),
+            resources: JobResources(cpus: spec["cpus"]?.doubleValue ?? 1, memoryBytes: spec["memory"]?.intValue ?? (2 << 30),
                                  timeoutSeconds: Int(spec["timeout"]?.intValue ?? 1800)))
         job.arguments = spec["arguments"]?.arrayValue?.compactMap(\.stringValue) ?? []
         job.hyperparameters = (spec["hyperparameters"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.compactMap { k, v in v.stringValue.map { (k, $0) } }
@@ -148,22 +153,19 @@ struct Job: TaskResource {
             }
             return result
         }
-        let runner = JobRunner(folder: resources.home + "/jobs")
-        // One folder per execution and stage, so that `slipway logs --follow` finds a running job's output.
+        // One id per execution and stage, so that `slipway logs --follow` finds a running job's output.
         let execution = input["Execution"]?.stringValue?.split(separator: ":").last.map(String.init) ?? UUID().uuidString
-        let id = JobRunner.folderName(execution: execution, stage: stage)
+        let id = JobID.of(execution: execution, stage: stage)
         let result: JobResult
         do {
-            result = try runner.run(job, id: id)
-        } catch let failure as JobFailure {
+            result = try await resources.jobs.run(job, id: id)
+        } catch {
             let attempt = Int(input["Attempt"]?.intValue ?? 0)
             let allowed = Int(spec["retries"]?.intValue ?? 0)
-            if failure.error == "Job.Failed" && attempt < allowed {
-                throw StatesError("Job.Retryable", "attempt \(attempt + 1) of \(allowed + 1): \(failure.cause)")
+            if error.error == "Job.Failed" && attempt < allowed {
+                throw StatesError("Job.Retryable", "attempt \(attempt + 1) of \(allowed + 1): \(error.cause)")
             }
-            throw StatesError(failure.error, failure.cause)
-        } catch {
-            throw StatesError("Job.Failed", "\(error)")
+            throw StatesError(error.error, error.cause)
         }
         return try cache.store(key, result: result, stage: stage, execution: input["Execution"]?.stringValue ?? "")
     }

@@ -32,7 +32,7 @@ package final class EndpointManager: Service, Sendable {
     package convenience init(home: String, registry: Registry, logger: Logger, clock: any Clock<Duration> = ContinuousClock(),
                              interval: Duration = .milliseconds(500), limits: WorkerLimits = WorkerLimits()) throws {
         try self.init(home: home, registry: registry, logger: logger, clock: ServingClock(clock), interval: interval, limits: limits,
-                      launcher: PipeWorkerLauncher())
+                      launcher: SandboxWorkerLauncher())
     }
 
     /// A manager whose workers come from `launcher` (tests: in memory).
@@ -207,7 +207,7 @@ package final class EndpointManager: Service, Sendable {
                 let logs = home + "/endpoints/" + runtime.name
                 try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
                 let spec = WorkerSpec(code: variant.code, script: variant.script, python: variant.python,
-                                      modelFolder: try ModelFolders(home: home).unpacked(variant.modelArchive, digest: variant.modelDigest),
+                                      modelFolder: try await ModelFolders(home: home).unpacked(variant.modelArchive, digest: variant.modelDigest),
                                       workerScript: workerScript, memoryBytes: variant.memoryBytes, logFile: logs + "/\(variant.name).log")
                 let pool = WorkerPool(variant: variant, spec: spec, context: context)
                 pools.append(pool)

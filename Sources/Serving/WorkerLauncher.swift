@@ -1,5 +1,5 @@
 /// Starts worker processes: the seam between a pool and the operating system. The real one
-/// runs `slipway_worker.py` in the sandbox (``PipeWorkerLauncher``); tests use one that
+/// runs `slipway_worker.py` in the sandbox (``SandboxWorkerLauncher``); tests use one that
 /// answers in memory.
 protocol WorkerLauncher: Sendable {
     /// Runs one worker for `spec` and calls `body` with its connection. When `body` returns

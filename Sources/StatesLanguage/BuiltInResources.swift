@@ -1,4 +1,5 @@
 import Foundation
+import Home
 import JSON
 
 /// Task resources every engine has, for tests and simple pipelines.
@@ -18,51 +19,34 @@ package enum BuiltInResources {
         }
     }
 
-    /// `slipway:command`: runs `Command` (an array: the program and its arguments) with
-    /// `Input` (any JSON, optional) on standard input; the result is
-    /// `{"ExitCode": 0, "Output": "..."}`, and a non-zero exit is the error `Command.Failed`.
+    /// `slipway:command`: runs `Command` (an array: the program, found on PATH unless it is
+    /// a path, and its arguments) with `Input` (any JSON, optional) on standard input; the
+    /// result is `{"ExitCode": 0, "Output": "..."}` (the last 64 KiB of standard output and
+    /// error), and a non-zero exit is the error `Command.Failed`. The command sees the
+    /// engine's environment; a task timeout ends its whole process group.
     package struct RunCommand: TaskResource {
         package init() {}
         package func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
             guard let command = request.input["Command"]?.arrayValue?.compactMap(\.stringValue), let program = command.first else {
                 throw StatesError("States.TaskFailed", "slipway:command needs Parameters {\"Command\": [\"program\", \"arg\", ...]}")
             }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : "/usr/bin/env")
-            process.arguments = program.hasPrefix("/") ? Array(command.dropFirst()) : command
-            let output = FileManager.default.temporaryDirectory.appendingPathComponent("slipway-command-\(UUID().uuidString)")
-            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-            defer { try? FileManager.default.removeItem(at: output) }
+            guard let executable = Processes.which(program) else {
+                throw StatesError("States.TaskFailed", "cannot run '\(program)': not found on PATH; give its full path or install it")
+            }
+            let input = FileManager.default.temporaryDirectory.appendingPathComponent("slipway-command-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: input) }
+            let result: ProcessResult
             do {
-                let handle = try FileHandle(forWritingTo: output)
-                process.standardOutput = handle
-                process.standardError = handle
-                let input = Pipe()
-                process.standardInput = input
-                let status: Int32 = try await withTaskCancellationHandler {
-                    try await withCheckedThrowingContinuation { continuation in
-                        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-                        do {
-                            try process.run()
-                            if let data = request.input["Input"] { input.fileHandleForWriting.write(Data(data.serializedBytes())) }
-                            try? input.fileHandleForWriting.close()
-                        } catch {
-                            continuation.resume(throwing: error)
-                        }
-                    }
-                } onCancel: {
-                    // A timed-out task: SIGKILL, since a child started from a pool thread may have SIGTERM blocked.
-                    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                }
-                try? handle.close()
-                let text = String(decoding: (try? Data(contentsOf: output)) ?? Data(), as: UTF8.self)
-                guard status == 0 else { throw StatesError("Command.Failed", "\(command.joined(separator: " ")) exited with \(status): \(text.suffix(500))") }
-                return ["ExitCode": .int(Int64(status)), "Output": .string(text)]
-            } catch let error as StatesError {
-                throw error
+                try Data((request.input["Input"]?.serializedBytes() ?? [])).write(to: URL(fileURLWithPath: input))
+                let spec = ProcessSpec(executable, Array(command.dropFirst()), environment: ProcessSpec.inheritedEnvironment)
+                result = try await Processes.run(spec, input: input, grace: .seconds(2))
             } catch {
                 throw StatesError("States.TaskFailed", "cannot run \(program): \(error)")
             }
+            guard result.status == 0 else {
+                throw StatesError("Command.Failed", "\(command.joined(separator: " ")) exited with \(result.status): \(result.output.suffix(500))")
+            }
+            return ["ExitCode": .int(Int64(result.status)), "Output": .string(result.output)]
         }
     }
 

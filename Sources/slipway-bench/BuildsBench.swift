@@ -1,16 +1,17 @@
 import ArgumentParser
 import ArtifactBuilder
 import Foundation
+import Home
 import Registry
 
 /// `slipway-bench builds`: what the hook adds to a push, push-to-build-start latency with
 /// the agent running, and a rebuild of an unchanged commit. Uses the `slipway` binary
 /// built beside this one.
-struct BuildsBench: ParsableCommand {
+struct BuildsBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "builds", abstract: "Hook, agent and rebuild figures.")
     @Option(help: "Pushes per figure.") var pushes = 15
 
-    func run() throws {
+    func run() async throws {
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let slipway = bin.appendingPathComponent("slipway").path
         guard FileManager.default.isExecutableFile(atPath: slipway) else {
@@ -23,14 +24,15 @@ struct BuildsBench: ParsableCommand {
             "SLIPWAY_HOME": home, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
             "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
         ]
-        func sh(_ script: String) throws -> String {
-            let result = try Command.run("/bin/sh", ["-ec", script], in: root, environment: env)
+        let environment = ProcessSpec.inheritedEnvironment.merging(env) { $1 }
+        func sh(_ script: String) async throws -> String {
+            let result = try await Processes.run(ProcessSpec("/bin/sh", ["-ec", script], environment: environment, workingDirectory: root))
             guard result.succeeded else { throw ValidationError("failed: \(script)\n\(result.output)") }
             return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         try ModelTemplate.write(to: root + "/work", name: "demand")
-        _ = try sh("""
+        _ = try await sh("""
             git init -q --bare -b main plain.git && git init -q --bare -b main hooked.git
             '\(slipway)' hook install hooked.git --name demand >/dev/null
             cd work && git init -q -b main && git add . && git commit -q -m first
@@ -40,16 +42,16 @@ struct BuildsBench: ParsableCommand {
         print("build benchmark: \(pushes) pushes per figure, slipway \(slipway)")
 
         // 1. A push with the hook against one without.
-        func timed(_ body: () throws -> Void) rethrows -> Duration {
+        func timed(_ script: String) async throws -> Duration {
             let start = ContinuousClock.now
-            try body()
+            _ = try await sh(script)
             return ContinuousClock.now - start
         }
         var plain: [Duration] = [], hooked: [Duration] = []
         for n in 0..<pushes {
-            _ = try sh("cd work && echo '# \(n)' >> train.py && git commit -qam 'change \(n)'")
-            plain.append(try timed { _ = try sh("cd work && git push -q plain main") })
-            hooked.append(try timed { _ = try sh("cd work && git push -q hooked main") })
+            _ = try await sh("cd work && echo '# \(n)' >> train.py && git commit -qam 'change \(n)'")
+            plain.append(try await timed("cd work && git push -q plain main"))
+            hooked.append(try await timed("cd work && git push -q hooked main"))
         }
         let plainStats = Stats(plain), hookedStats = Stats(hooked)
         print(plainStats.line("git push without the hook"))
@@ -59,31 +61,35 @@ struct BuildsBench: ParsableCommand {
 
         // 2. Push to build start with the agent running (its scan interval is long, so only
         //    the hook and the queue's inotify wake it).
-        _ = try sh("'\(slipway)' agent --once >/dev/null")  // builds what the pushes queued; makes the environment
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: slipway)
-        agent.arguments = ["agent", "run", "--interval", "60"]
-        agent.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        agent.standardOutput = FileHandle.nullDevice
-        try agent.run()
-        let stopAgent = {
-            if agent.isRunning { kill(agent.processIdentifier, SIGTERM) }
-            agent.waitUntilExit()
-        }
-        defer { stopAgent() }
-        usleep(300_000)
+        _ = try await sh("'\(slipway)' agent --once >/dev/null")  // builds what the pushes queued; makes the environment
+        let agent = ProcessSpec("/bin/sh", ["-c", #"exec "$0" "$@" >/dev/null"#, slipway, "agent", "run", "--interval", "60"], environment: environment)
+        let latencies = try await Processes.withChild(agent, errorLog: nil) { _ in
+            try await Task.sleep(for: .milliseconds(300))
+            return try await latenciesOfPushes(home: home, sh: sh)
+        }  // the agent gets SIGTERM here
+        print(Stats(latencies).line("push to build start (agent running)"))
+
+        // 3. Rebuilding an unchanged commit: every artifact and the environment are reused.
+        var rebuilds: [Duration] = []
+        for _ in 0..<5 { rebuilds.append(try await timed("'\(slipway)' build demand >/dev/null")) }
+        print(Stats(rebuilds).line("no-change rebuild (`slipway build`, whole process)"))
+    }
+
+    /// Pushes `pushes` commits to the hooked repository and measures, for each, the time
+    /// from the push to the start of its build by the running agent.
+    func latenciesOfPushes(home: String, sh: (String) async throws -> String) async throws -> [Duration] {
         let registry = try Registry(home: home)
         var latencies: [Duration] = []
         for n in 0..<pushes {
-            _ = try sh("cd work && echo '# latency \(n)' >> train.py && git commit -qam 'latency \(n)'")
-            let commit = try sh("cd work && git rev-parse HEAD")
+            _ = try await sh("cd work && echo '# latency \(n)' >> train.py && git commit -qam 'latency \(n)'")
+            let commit = try await sh("cd work && git rev-parse HEAD")
             let pushedAt = Date().timeIntervalSince1970
-            _ = try sh("cd work && git push -q hooked main")
+            _ = try await sh("cd work && git push -q hooked main")
             var started: Double?
             var finished = false
             let deadline = Date().addingTimeInterval(60)
             while !finished && Date() < deadline {
-                usleep(2_000)
+                try await Task.sleep(for: .milliseconds(2))
                 for build in try registry.query("builds", partition: "demand", descending: true, limit: 3).items
                 where build.attributes["commit"]?.stringValue == commit {
                     started = build.attributes["startedAt"]?.doubleValue
@@ -93,11 +99,6 @@ struct BuildsBench: ParsableCommand {
             guard let started, finished else { throw ValidationError("the agent did not build \(commit)") }
             latencies.append(.microseconds(Int64((started - pushedAt) * 1_000_000)))
         }
-        print(Stats(latencies).line("push to build start (agent running)"))
-
-        // 3. Rebuilding an unchanged commit: every artifact and the environment are reused.
-        stopAgent()
-        let rebuilds = try (0..<5).map { _ in try timed { _ = try sh("'\(slipway)' build demand >/dev/null") } }
-        print(Stats(rebuilds).line("no-change rebuild (`slipway build`, whole process)"))
+        return latencies
     }
 }

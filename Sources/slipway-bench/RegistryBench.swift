@@ -1,17 +1,18 @@
 import ArgumentParser
 import Foundation
+import Home
 import Registry
 
 /// `slipway-bench registry`: point get/put latency, durable put throughput with 1 and 4
 /// writer processes, and a 1,000-item query, on a fresh registry in a temp folder.
-struct RegistryBench: ParsableCommand {
+struct RegistryBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "registry", abstract: "Registry latency and throughput.")
 
     @Option(help: "Items written and read for the point figures.") var items = 10_000
     @Option(help: "Durable puts per writer process in the throughput figures.") var putsPerWriter = 2_000
     @Option(help: "Folder for the benchmark registry (default: a new temp folder, removed after).") var directory: String?
 
-    func run() throws {
+    func run() async throws {
         let folder = directory ?? (NSTemporaryDirectory() + "slipway-bench-\(getpid())")
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: folder) } }
         let registry = try Registry(root: folder + "/registry")
@@ -44,16 +45,15 @@ struct RegistryBench: ParsableCommand {
             let root = folder + "/throughput-\(writers)"
             _ = try Registry(root: root)
             let start = ContinuousClock.now
-            let processes = try (0..<writers).map { index in
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-                process.arguments = ["registry-writer", "--root", root, "--writer", String(index), "--count", String(putsPerWriter)]
-                try process.run()
-                return process
-            }
-            for process in processes {
-                process.waitUntilExit()
-                guard process.terminationStatus == 0 else { throw ValidationError("a writer process failed") }
+            let bench = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+            try await withThrowingTaskGroup(of: ProcessResult.self) { group in
+                for index in 0..<writers {
+                    let arguments = ["registry-writer", "--root", root, "--writer", String(index), "--count", String(putsPerWriter)]
+                    group.addTask { try await Processes.run(ProcessSpec(bench, arguments, environment: ProcessSpec.inheritedEnvironment)) }
+                }
+                for try await result in group where !result.succeeded {
+                    throw ValidationError("a writer process failed with status \(result.status): \(result.output)")
+                }
             }
             let elapsed = ContinuousClock.now - start
             let total = writers * putsPerWriter

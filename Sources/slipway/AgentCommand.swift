@@ -36,7 +36,7 @@ struct AgentCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("\(stamp) \(line)\n".utf8))
             }
             let training = AutoTraining()
-            let builder = try Builder(home: home.absolutePath, registry: registry, environments: home.environments, listener: training) { event in
+            let builder = try await Builder(home: home.absolutePath, registry: registry, environments: home.environments, listener: training) { event in
                 log(event.description)
             }
             let resources = TrainingResources(home: home.absolutePath, registry: registry)
@@ -58,7 +58,7 @@ struct AgentCommand: AsyncParsableCommand {
                 }
             }
             if once {
-                let builds = try agent.runOnce()
+                let builds = try await agent.runOnce()
                 await training.notify(resources: resources)
                 // --once finishes the training executions its builds start before it exits.
                 for model in training.take(resources: resources) {
@@ -96,26 +96,15 @@ struct AgentCommand: AsyncParsableCommand {
                 }
             }
             log("agent running for \(home.absolutePath) (pid \(getpid()))")
-            // The build loop blocks: it gets a thread of its own, not one of the concurrency pool's.
-            let loop = UncheckedBox(agent)
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let thread = Thread {
-                    do {
-                        try loop.value.run(interval: interval) {
-                            // Builds that succeeded start their training in the background.
-                            for model in training.take(resources: resources) {
-                                if let name = try? TrainCommand.startInBackground(model: model, home: home) { log("training \(model): started \(name)") }
-                            }
-                            Task { await training.notify(resources: resources) }
-                            deployApproved()
-                            return stopRequested.load(ordering: .relaxed)
-                        }
-                        continuation.resume()
-                    } catch {
-                        continuation.resume(throwing: error)
-                    }
+            // The build loop awaits its builds: it holds no thread while commands run.
+            try await agent.run(interval: interval) {
+                // Builds that succeeded start their training in the background.
+                for model in training.take(resources: resources) {
+                    if let name = try? TrainCommand.startInBackground(model: model, home: home) { log("training \(model): started \(name)") }
                 }
-                thread.start()
+                Task { await training.notify(resources: resources) }
+                deployApproved()
+                return stopRequested.load(ordering: .relaxed)
             }
             server.cancel()
             serving.cancel()

@@ -5,7 +5,7 @@ import GitWatcher
 import Registry
 
 /// `slipway build MODEL [--commit REV]`.
-struct BuildCommand: ParsableCommand {
+struct BuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build", abstract: "Build a model's repository by hand (now, or by the running agent).")
     @Argument(help: "The model (or the repository's registered name).") var model: String
@@ -13,7 +13,7 @@ struct BuildCommand: ParsableCommand {
     @Flag(help: "Print the build record as JSON.") var json = false
     @OptionGroup var home: HomeOption
 
-    func run() throws {
+    func run() async throws {
         let registry = try home.registry()
         let repositories = try WatchedRepository.all(in: registry)
         guard let repository = repositories.first(where: { $0.model == model }) ?? repositories.first(where: { $0.name == model }) else {
@@ -26,7 +26,7 @@ struct BuildCommand: ParsableCommand {
         let request = BuildRequest(repositoryName: repository.name, repositoryPath: repository.path, branch: branch,
                                    commit: sha.hex, requestedBy: "manual", requestedAt: Date().timeIntervalSince1970)
         let queue = BuildQueue(registry: registry)
-        let builder = try Builder(home: home.absolutePath, registry: registry, environments: home.environments) { event in
+        let builder = try await Builder(home: home.absolutePath, registry: registry, environments: home.environments) { event in
             if !json { print(event.message) }
         }
         let agent: BuildAgent
@@ -38,7 +38,7 @@ struct BuildCommand: ParsableCommand {
             return
         }
         let id = try queue.enqueue(request)
-        let record = try builder.build(request)
+        let record = try await builder.build(request)
         try queue.remove(id)
         withExtendedLifetime(agent) {}
         try BuildsCommand.report(record, json: json)

@@ -32,7 +32,7 @@ struct QuickstartCommand: AsyncParsableCommand {
                 continue
             }
             step.say("creating \(bare) with Slipway's post-receive hook, and a clone in \(work)")
-            try step.sh("""
+            try await step.sh("""
                 set -e
                 mkdir -p '\(root)/repos' '\(root)/work'
                 git init -q --bare -b main '\(bare)'
@@ -49,7 +49,7 @@ struct QuickstartCommand: AsyncParsableCommand {
             step.say("an agent already serves this home; using it")
         } else {
             step.say("starting the agent in the background: it builds each push, trains, deploys and serves on port \(port == 0 ? "(a free one)" : String(port))")
-            try step.startAgent(port: port)
+            try await step.startAgent(port: port)
         }
         let address = try await step.waitForServing()
         step.say("the agent serves endpoints on http://\(address)")
@@ -61,18 +61,18 @@ struct QuickstartCommand: AsyncParsableCommand {
             if version["status"] == "PendingManualApproval" {
                 let number = version["version"]?.intValue ?? 0
                 step.say("approving it for you; by hand: slipway approve \(model) \(number) --note 'metrics look right'")
-                try step.slipway(["approve", model, "\(number)", "--note", "approved by slipway quickstart"])
+                try await step.slipway(["approve", model, "\(number)", "--note", "approved by slipway quickstart"])
             }
         }
         try await step.waitForBuild("price-optimiser")
         for model in Self.models + ["price-optimiser"] {
             step.say("deploying \(model) (the deployment pipeline: slipway deploy \(model) --wait)")
-            try step.slipway(["deploy", model, "--wait"])
+            try await step.slipway(["deploy", model, "--wait"])
         }
 
         let request = try Self.exampleRequest(fixtures: source)
         step.say("asking for a price: slipway endpoints invoke price-optimiser --body '\(request.serialized())'")
-        let answer = try step.slipway(["endpoints", "invoke", "price-optimiser", "--body", request.serialized()], quiet: true)
+        let answer = try await step.slipway(["endpoints", "invoke", "price-optimiser", "--body", request.serialized()], quiet: true)
         let priced = (try? JSONValue(parsing: answer.trimmingCharacters(in: .whitespacesAndNewlines))) ?? .null
         print(priced == .null ? answer : priced.serialized(pretty: true))
         step.say(String(format: "done in %.0f s.", Date().timeIntervalSince(started)))

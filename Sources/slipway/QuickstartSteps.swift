@@ -1,5 +1,6 @@
 import ArtifactBuilder
 import Foundation
+import Home
 import JSON
 import Pipelines
 import Registry
@@ -24,15 +25,16 @@ struct Steps {
     }
 
     /// Runs `sh -c SCRIPT`; fails with its output when it fails.
-    func sh(_ script: String) throws {
-        let result = try Command.run("/bin/sh", ["-c", script], timeout: 300)
+    func sh(_ script: String) async throws {
+        let result = try await Processes.run(ProcessSpec("/bin/sh", ["-c", script], environment: ProcessSpec.inheritedEnvironment), timeout: .seconds(300))
         guard result.succeeded else { throw CommandFailure(message: "this step failed:\n\(script)\n\(result.output)", status: ExitStatus.failure) }
     }
 
     /// Runs this slipway with `arguments` on the home; prints its output unless `quiet`.
     @discardableResult
-    func slipway(_ arguments: [String], quiet: Bool = false) throws -> String {
-        let result = try Command.run(slipway, arguments + ["--home", home], timeout: 900)
+    func slipway(_ arguments: [String], quiet: Bool = false) async throws -> String {
+        let command = ProcessSpec(slipway, arguments + ["--home", home], environment: ProcessSpec.inheritedEnvironment)
+        let result = try await Processes.run(command, timeout: .seconds(900))
         guard result.succeeded else {
             throw CommandFailure(message: "`slipway \(arguments.joined(separator: " "))` failed:\n\(result.output)", status: ExitStatus.failure)
         }
@@ -40,17 +42,15 @@ struct Steps {
         return result.output
     }
 
-    /// Starts `slipway agent` in a session of its own (it outlives the quickstart), logging to `HOME/agent.log`.
-    func startAgent(port: Int) throws {
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        agent.arguments = [slipway, "agent", "--port", String(port), "--home", home]
-        agent.standardInput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: home + "/agent.log", contents: nil)
-        let log = FileHandle(forWritingAtPath: home + "/agent.log")
-        agent.standardOutput = log
-        agent.standardError = log
-        try agent.run()
+    /// Starts `slipway agent` in a session of its own (it outlives the quickstart),
+    /// logging to `HOME/agent.log`.
+    func startAgent(port: Int) async throws {
+        let command = ProcessSpec(slipway, ["agent", "--port", String(port), "--home", home], environment: ProcessSpec.inheritedEnvironment)
+        do {
+            _ = try await Processes.startDetached(command, log: home + "/agent.log")
+        } catch {
+            throw CommandFailure(message: "cannot start the agent: \(error)", status: ExitStatus.failure)
+        }
     }
 
     /// Waits until an agent serves the home; returns its address.

@@ -8,34 +8,34 @@ import Testing
 @Suite(.serialized) struct AgentRecoveryTests {
     let fixture: GitFixture
 
-    init() throws { fixture = try GitFixture() }
+    init() async throws { fixture = try await GitFixture() }
 
-    @Test func aLateHookNeverMovesTheCursorBackAndIsRecordedSuperseded() throws {
-        let clone = try fixture.clone("alice")
-        try fixture.push(clone)
-        let (registry, agent) = try fixture.agent()
-        try agent.runOnce()
-        let a = try fixture.git(["rev-parse", "main"], in: clone)
-        let b = try fixture.change(clone, "train.py", append: "\n# b\n", message: "b")
-        try fixture.push(clone)
-        try agent.runOnce()  // the watcher saw B first
+    @Test func aLateHookNeverMovesTheCursorBackAndIsRecordedSuperseded() async throws {
+        let clone = try await fixture.clone("alice")
+        try await fixture.push(clone)
+        let (registry, agent) = try await fixture.agent()
+        try await agent.runOnce()
+        let a = try await fixture.git(["rev-parse", "main"], in: clone)
+        let b = try await fixture.change(clone, "train.py", append: "\n# b\n", message: "b")
+        try await fixture.push(clone)
+        try await agent.runOnce()  // the watcher saw B first
         // Now the hook's spool file for an older push (X -> A) arrives late.
-        let x = try fixture.git(["rev-parse", "main~1"], in: clone)
+        let x = try await fixture.git(["rev-parse", "main~1"], in: clone)
         try FileManager.default.createDirectory(atPath: fixture.home + "/spool", withIntermediateDirectories: true)
         try Data("repository \(fixture.bare)\n\(x) \(a) refs/heads/main\n".utf8)
             .write(to: URL(fileURLWithPath: fixture.home + "/spool/1-1.push"))
-        #expect(try agent.runOnce().isEmpty, "nothing should build")
+        #expect(try await agent.runOnce().isEmpty, "nothing should build")
         #expect(try BuildQueue(registry: registry).cursor(repository: "demand", branch: "main") == b)
         let records = try registry.query("builds", partition: "demand").items.map(\.attributes)
         #expect(records.filter { $0["commit"]?.stringValue == b && $0["status"] == "succeeded" }.count == 1)
         #expect(records.contains { $0["commit"]?.stringValue == a && $0["status"] == "superseded" && $0["supersededBy"]?.stringValue == b })
     }
 
-    @Test func aBuildInterruptedTwiceIsFailedAndDropped() throws {
-        let clone = try fixture.clone("alice")
-        try fixture.push(clone)
-        let (registry, agent) = try fixture.agent()
-        let commit = try fixture.git(["rev-parse", "main"], in: clone)
+    @Test func aBuildInterruptedTwiceIsFailedAndDropped() async throws {
+        let clone = try await fixture.clone("alice")
+        try await fixture.push(clone)
+        let (registry, agent) = try await fixture.agent()
+        let commit = try await fixture.git(["rev-parse", "main"], in: clone)
         var request = BuildRequest(repositoryName: "demand", repositoryPath: fixture.bare, branch: "main", commit: commit,
                                    requestedBy: "hook", requestedAt: 0)
         request.attempts = 1
@@ -51,44 +51,44 @@ import Testing
         #expect(try BuildQueue(registry: registry).pending().isEmpty)
     }
 
-    @Test func aSpooledPushThatCannotBeHandledIsSetAsideAndTheRestStillBuild() throws {
-        let clone = try fixture.clone("alice")
-        try fixture.push(clone)
-        let (registry, agent) = try fixture.agent()
+    @Test func aSpooledPushThatCannotBeHandledIsSetAsideAndTheRestStillBuild() async throws {
+        let clone = try await fixture.clone("alice")
+        try await fixture.push(clone)
+        let (registry, agent) = try await fixture.agent()
         let spool = fixture.home + "/spool"
         try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true)
         try Data("repository /nowhere/at/all.git\nx y refs/heads/main\n".utf8).write(to: URL(fileURLWithPath: spool + "/1-1.push"))
         try Data([0xFF, 0xFE]).write(to: URL(fileURLWithPath: spool + "/1-2.push"))
-        let builds = try agent.runOnce()
+        let builds = try await agent.runOnce()
         #expect(builds.first?.attributes["status"] == "succeeded")  // the watcher's push still built
         let left = try FileManager.default.contentsOfDirectory(atPath: spool).sorted()
         #expect(left == ["1-1.push.failed", "1-2.push.failed"])
         #expect(try WatchedRepository.all(in: registry).count == 1)
     }
 
-    @Test func repositoriesFoundByTheHookNeverTakeAnotherOnesName() throws {
+    @Test func repositoriesFoundByTheHookNeverTakeAnotherOnesName() async throws {
         let registry = try Registry(home: fixture.home)
         try WatchedRepository.register(name: "model", path: fixture.bare, in: registry)
         let other = fixture.root + "/elsewhere/model.git"
-        try fixture.git(["init", "-q", "--bare", other], in: fixture.root)
+        try await fixture.git(["init", "-q", "--bare", other], in: fixture.root)
         let registered = try WatchedRepository.registerNew(path: other, in: registry)
         #expect(registered.name == "model-2")
         #expect(try WatchedRepository.named("model", in: registry)?.path == fixture.bare)
         let work = fixture.root + "/worktree"
-        try fixture.git(["init", "-q", work], in: fixture.root)
+        try await fixture.git(["init", "-q", work], in: fixture.root)
         #expect(try WatchedRepository.registerNew(path: work + "/.git", in: registry).name == "worktree")
     }
 
-    @Test func aHungBuildStepTimesOutWithTheStagesTimeout() throws {
-        let clone = try fixture.clone("alice")
+    @Test func aHungBuildStepTimesOutWithTheStagesTimeout() async throws {
+        let clone = try await fixture.clone("alice")
         let config = try String(contentsOfFile: clone + "/slipway.yaml", encoding: .utf8)
             .replacingOccurrences(of: "resources: {cpus: 1, memory: 512MiB, timeout: 10m}", with: "resources: {cpus: 1, memory: 512MiB, timeout: 2s}")
             .replacingOccurrences(of: "run: python -m unittest discover -s tests", with: "run: sleep 60 & sleep 60")
-        try fixture.write(clone, "slipway.yaml", config, message: "a hanging step")
-        try fixture.push(clone)
-        let (_, agent) = try fixture.agent()
+        try await fixture.write(clone, "slipway.yaml", config, message: "a hanging step")
+        try await fixture.push(clone)
+        let (_, agent) = try await fixture.agent()
         let started = Date()
-        let build = try #require(try agent.runOnce().first?.attributes)
+        let build = try #require(try await agent.runOnce().first?.attributes)
         #expect(build["status"] == "failed")
         #expect(build["error"]?.stringValue?.contains("timed out after 2 s") == true, "\(build["error"] ?? "")")
         #expect(Date().timeIntervalSince(started) < 30)

@@ -8,21 +8,21 @@ import Testing
 @Suite(.serialized) struct BuildTests {
     let fixture: GitFixture
 
-    init() throws { fixture = try GitFixture() }
+    init() async throws { fixture = try await GitFixture() }
 
     func latest(_ registry: Registry, _ stage: String) throws -> String? {
         try registry.get("models", ItemKey("demand"))?.attributes["latest"]?["stages"]?[stage]?["digest"]?.stringValue
     }
 
-    @Test func aPushBuildsEveryStageAndMovesTheLatestPointers() throws {
-        let clone = try fixture.clone("alice")
-        try fixture.push(clone)
-        let (registry, agent) = try fixture.agent()
-        let builds = try agent.runOnce()
+    @Test func aPushBuildsEveryStageAndMovesTheLatestPointers() async throws {
+        let clone = try await fixture.clone("alice")
+        try await fixture.push(clone)
+        let (registry, agent) = try await fixture.agent()
+        let builds = try await agent.runOnce()
         #expect(builds.count == 1)
         let build = try #require(builds.first?.attributes)
         #expect(build["status"] == "succeeded", "\(build["error"] ?? "")")
-        #expect(build["commit"]?.stringValue == (try fixture.git(["rev-parse", "main"], in: fixture.bare)))
+        #expect(build["commit"]?.stringValue == (try await fixture.git(["rev-parse", "main"], in: fixture.bare)))
         #expect(build["author"] == "Ada Scientist <ada@example.com>")
         #expect(build["branch"] == "main")
         #expect(build["data"]?["sales"]?["digest"]?.stringValue?.count == 64)
@@ -39,18 +39,18 @@ import Testing
         #expect(!FileManager.default.isWritableFile(atPath: trainCode + "/train.py") || getuid() == 0)
         let mode = try FileManager.default.attributesOfItem(atPath: trainCode + "/train.py")[.posixPermissions] as? Int
         #expect(mode == 0o444)
-        #expect(try agent.runOnce().isEmpty, "a second pass built the same push again")
+        #expect(try await agent.runOnce().isEmpty, "a second pass built the same push again")
     }
 
-    @Test func aCommitThatChangesOnlyTrainReusesTheOtherArtifacts() throws {
-        let clone = try fixture.clone("alice")
-        try fixture.push(clone)
-        let (registry, agent) = try fixture.agent()
-        try agent.runOnce()
+    @Test func aCommitThatChangesOnlyTrainReusesTheOtherArtifacts() async throws {
+        let clone = try await fixture.clone("alice")
+        try await fixture.push(clone)
+        let (registry, agent) = try await fixture.agent()
+        try await agent.runOnce()
         let before = try ["preprocess", "train", "evaluate", "serve"].map { try latest(registry, $0) }
-        try fixture.change(clone, "train.py", append: "\n# tuned\n", message: "tune training")
-        try fixture.push(clone)
-        let build = try #require(try agent.runOnce().first?.attributes)
+        try await fixture.change(clone, "train.py", append: "\n# tuned\n", message: "tune training")
+        try await fixture.push(clone)
+        let build = try #require(try await agent.runOnce().first?.attributes)
         #expect(build["status"] == "succeeded")
         #expect(build["artifacts"]?["preprocess"]?["reused"] == true)
         #expect(build["artifacts"]?["train"]?["reused"] == false)
@@ -59,18 +59,18 @@ import Testing
         #expect(after[1] != before[1])
     }
 
-    @Test func aBrokenConfigFailsTheBuildClearlyAndLeavesLatestAlone() throws {
-        let clone = try fixture.clone("alice")
-        try fixture.push(clone)
-        let (registry, agent) = try fixture.agent()
-        try agent.runOnce()
+    @Test func aBrokenConfigFailsTheBuildClearlyAndLeavesLatestAlone() async throws {
+        let clone = try await fixture.clone("alice")
+        try await fixture.push(clone)
+        let (registry, agent) = try await fixture.agent()
+        try await agent.runOnce()
         let good = try registry.get("models", ItemKey("demand"))?.attributes["latest"]
         let config = try String(contentsOfFile: clone + "/slipway.yaml", encoding: .utf8)
             .replacingOccurrences(of: "    hyperparameters:", with: "    hyperparams:")
             .replacingOccurrences(of: "script: evaluate.py", with: "script: missing.py")
-        try fixture.write(clone, "slipway.yaml", config, message: "break the config")
-        try fixture.push(clone)
-        let build = try #require(try agent.runOnce().first?.attributes)
+        try await fixture.write(clone, "slipway.yaml", config, message: "break the config")
+        try await fixture.push(clone)
+        let build = try #require(try await agent.runOnce().first?.attributes)
         #expect(build["status"] == "failed")
         let error = build["error"]?.stringValue ?? ""
         #expect(error.contains("unknown key 'hyperparams' in stages.train; did you mean 'hyperparameters'?"), "\(error)")
@@ -78,41 +78,41 @@ import Testing
         #expect(try registry.get("models", ItemKey("demand"))?.attributes["latest"] == good)
 
         // Fixing the typo leaves the missing script: reported with its line and a hint.
-        try fixture.write(clone, "slipway.yaml", config.replacingOccurrences(of: "hyperparams:", with: "hyperparameters:"), message: "fix typo")
-        try fixture.push(clone)
-        let second = try #require(try agent.runOnce().first?.attributes)
+        try await fixture.write(clone, "slipway.yaml", config.replacingOccurrences(of: "hyperparams:", with: "hyperparameters:"), message: "fix typo")
+        try await fixture.push(clone)
+        let second = try #require(try await agent.runOnce().first?.attributes)
         #expect(second["status"] == "failed")
         #expect(second["error"]?.stringValue?.contains("'missing.py' is not in commit") == true)
         #expect(second["diagnostics"]?.arrayValue?.first?["line"]?.intValue != nil)
     }
 
-    @Test func aFailingBuildStepFailsTheBuild() throws {
-        let clone = try fixture.clone("alice")
-        try fixture.write(clone, "tests/test_model.py", "import unittest\nclass T(unittest.TestCase):\n    def test_fails(self):\n        self.fail('boom')\n", message: "a failing test")
-        try fixture.push(clone)
-        let (registry, agent) = try fixture.agent()
-        let build = try #require(try agent.runOnce().first?.attributes)
+    @Test func aFailingBuildStepFailsTheBuild() async throws {
+        let clone = try await fixture.clone("alice")
+        try await fixture.write(clone, "tests/test_model.py", "import unittest\nclass T(unittest.TestCase):\n    def test_fails(self):\n        self.fail('boom')\n", message: "a failing test")
+        try await fixture.push(clone)
+        let (registry, agent) = try await fixture.agent()
+        let build = try #require(try await agent.runOnce().first?.attributes)
         #expect(build["status"] == "failed")
         #expect(build["error"]?.stringValue?.contains("build step 'unit tests' failed") == true)
         #expect(build["error"]?.stringValue?.contains("boom") == true)
         #expect(try registry.get("models", ItemKey("demand"))?.attributes["latest"] == nil)
     }
 
-    @Test func severalPushesBeforeABuildBuildTheNewestAndSupersedeTheRest() throws {
-        let clone = try fixture.clone("alice")
-        try fixture.push(clone)
-        let (registry, agent) = try fixture.agent()
-        try agent.runOnce()
+    @Test func severalPushesBeforeABuildBuildTheNewestAndSupersedeTheRest() async throws {
+        let clone = try await fixture.clone("alice")
+        try await fixture.push(clone)
+        let (registry, agent) = try await fixture.agent()
+        try await agent.runOnce()
         // The agent is busy elsewhere while three commits arrive; the hook queues each one.
         var pushed: [String] = []
         for n in 1...3 {
-            pushed.append(try fixture.change(clone, "train.py", append: "\n# change \(n)\n", message: "change \(n)"))
-            try fixture.push(clone)
+            pushed.append(try await fixture.change(clone, "train.py", append: "\n# change \(n)\n", message: "change \(n)"))
+            try await fixture.push(clone)
             try BuildQueue(registry: registry).observe(BuildRequest(
                 repositoryName: "demand", repositoryPath: fixture.bare, branch: "main", commit: pushed.last!,
                 requestedBy: "hook", requestedAt: Date().timeIntervalSince1970))
         }
-        let builds = try agent.runOnce()
+        let builds = try await agent.runOnce()
         #expect(builds.map { $0.attributes["commit"]?.stringValue } == [pushed[2]])
         let records = try registry.query("builds", partition: "demand").items.map(\.attributes)
         for commit in pushed.dropLast() {
@@ -121,40 +121,40 @@ import Testing
         #expect(try BuildQueue(registry: registry).pending().isEmpty)
     }
 
-    @Test func onlyTheBranchesTheConfigNamesBuild() throws {
-        let clone = try fixture.clone("alice")
-        try fixture.push(clone)
-        let (registry, agent) = try fixture.agent()
-        try agent.runOnce()
-        try fixture.git(["checkout", "-q", "-b", "experiment"], in: clone)
-        try fixture.change(clone, "train.py", append: "\n# experiment\n", message: "experiment")
-        try fixture.push(clone, "experiment")
-        #expect(try agent.runOnce().isEmpty)
+    @Test func onlyTheBranchesTheConfigNamesBuild() async throws {
+        let clone = try await fixture.clone("alice")
+        try await fixture.push(clone)
+        let (registry, agent) = try await fixture.agent()
+        try await agent.runOnce()
+        try await fixture.git(["checkout", "-q", "-b", "experiment"], in: clone)
+        try await fixture.change(clone, "train.py", append: "\n# experiment\n", message: "experiment")
+        try await fixture.push(clone, "experiment")
+        #expect(try await agent.runOnce().isEmpty)
         #expect(try BuildQueue(registry: registry).cursor(repository: "demand", branch: "experiment") != nil)
         // Listing the branch in the config makes its next push build.
         let config = try String(contentsOfFile: clone + "/slipway.yaml", encoding: .utf8)
-        try fixture.write(clone, "slipway.yaml", config.replacingOccurrences(of: "requirements: requirements.txt", with: "requirements: requirements.txt\nbranches: [main, experiment]"), message: "build experiment")
-        try fixture.push(clone, "experiment")
-        #expect(try agent.runOnce().first?.attributes["branch"] == "experiment")
+        try await fixture.write(clone, "slipway.yaml", config.replacingOccurrences(of: "requirements: requirements.txt", with: "requirements: requirements.txt\nbranches: [main, experiment]"), message: "build experiment")
+        try await fixture.push(clone, "experiment")
+        #expect(try await agent.runOnce().first?.attributes["branch"] == "experiment")
     }
 
-    @Test func aSecondAgentForTheSameHomeIsRefusedNamingTheFirst() throws {
-        let (registry, first) = try fixture.agent()
+    @Test func aSecondAgentForTheSameHomeIsRefusedNamingTheFirst() async throws {
+        let (registry, first) = try await fixture.agent()
         defer { withExtendedLifetime(first) {} }
-        let builder = try Builder(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments)
+        let builder = try await Builder(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments)
         let error = #expect(throws: BuildFailure.self) { try BuildAgent(home: fixture.home, registry: registry, builder: builder, log: { _ in }) }
         #expect(error?.message.contains("pid \(getpid())") == true)
     }
 
-    @Test func hostDataIsDigestedAndEverySuccessReachesTheListener() throws {
-        let clone = try fixture.clone("alice")
+    @Test func hostDataIsDigestedAndEverySuccessReachesTheListener() async throws {
+        let clone = try await fixture.clone("alice")
         let hostData = fixture.root + "/host-data"
         try FileManager.default.createDirectory(atPath: hostData, withIntermediateDirectories: true)
         try Data("a,b\n1,2\n".utf8).write(to: URL(fileURLWithPath: hostData + "/extra.csv"))
         let config = try String(contentsOfFile: clone + "/slipway.yaml", encoding: .utf8)
             .replacingOccurrences(of: "  sales: {path: data/sales.csv}", with: "  sales: {path: data/sales.csv}\n  extra: {host: \(hostData)}")
-        try fixture.write(clone, "slipway.yaml", config, message: "host data")
-        try fixture.push(clone)
+        try await fixture.write(clone, "slipway.yaml", config, message: "host data")
+        try await fixture.push(clone)
 
         final class Listener: BuildListener, @unchecked Sendable {
             var builds: [String] = []
@@ -163,9 +163,9 @@ import Testing
         let listener = Listener()
         let registry = try Registry(home: fixture.home)
         try WatchedRepository.register(name: "demand", path: fixture.bare, in: registry)
-        let builder = try Builder(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments, listener: listener)
+        let builder = try await Builder(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments, listener: listener)
         let agent = try BuildAgent(home: fixture.home, registry: registry, builder: builder, log: { _ in })
-        let build = try #require(try agent.runOnce().first?.attributes)
+        let build = try #require(try await agent.runOnce().first?.attributes)
         #expect(build["status"] == "succeeded", "\(build["error"] ?? "")")
         let digest = build["data"]?["extra"]?["digest"]?.stringValue
         #expect(digest?.count == 64)
@@ -173,11 +173,11 @@ import Testing
 
         // Changed host data changes its digest; missing host data fails the build clearly.
         try Data("a,b\n1,3\n".utf8).write(to: URL(fileURLWithPath: hostData + "/extra.csv"))
-        _ = try builder.build(BuildRequest(repositoryName: "demand", repositoryPath: fixture.bare, branch: "main", commit: "main",
+        _ = try await builder.build(BuildRequest(repositoryName: "demand", repositoryPath: fixture.bare, branch: "main", commit: "main",
                                            requestedBy: "manual", requestedAt: 0))
         #expect(try registry.get("builds", ItemKey("demand", "00000002"))?.attributes["data"]?["extra"]?["digest"]?.stringValue != digest)
         try FileManager.default.removeItem(atPath: hostData)
-        let failed = try builder.build(BuildRequest(repositoryName: "demand", repositoryPath: fixture.bare, branch: "main", commit: "main",
+        let failed = try await builder.build(BuildRequest(repositoryName: "demand", repositoryPath: fixture.bare, branch: "main", commit: "main",
                                                     requestedBy: "manual", requestedAt: 0))
         #expect(failed.attributes["status"] == "failed")
         #expect(failed.attributes["error"]?.stringValue?.contains("host data 'extra' at '\(hostData)' cannot be read") == true)

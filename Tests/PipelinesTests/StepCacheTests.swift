@@ -1,4 +1,5 @@
 import Foundation
+import Jobs
 import Registry
 import Testing
 @testable import Pipelines

@@ -2,46 +2,46 @@ import ArtifactBuilder
 import Foundation
 import JSON
 import Testing
-@testable import Pipelines
+@testable import Jobs
 
 /// Real jobs in a real bubblewrap sandbox, with the scaffolded model's scripts unchanged.
-@Suite(.serialized) struct JobRunnerTests {
+@Suite(.serialized) struct LocalSandboxBackendTests {
     let root: String
     let code: String
-    let runner: JobRunner
+    let runner: LocalSandboxBackend
     let python: String
 
     /// One environment for the whole run (a venv takes seconds).
     static let environments = NSTemporaryDirectory() + "slipway-job-envs-\(getpid())"
 
-    init() throws {
+    init() async throws {
         var template = Array((NSTemporaryDirectory() + "slipway-jobs-XXXXXX").utf8CString)
         root = String(cString: mkdtemp(&template)!)
         code = root + "/code"
         try ModelTemplate.write(to: code, name: "demand")
-        runner = JobRunner(folder: root + "/jobs")
-        let environments = try PythonEnvironments(folder: Self.environments)
-        python = try environments.environment(requirements: Array("numpy\n".utf8), log: { _ in }).python
+        runner = LocalSandboxBackend(folder: root + "/jobs")
+        let environments = try await PythonEnvironments(folder: Self.environments)
+        python = try await environments.environment(requirements: Array("numpy\n".utf8), log: { _ in }).python
     }
 
     func spec(_ kind: JobSpec.Kind, _ script: String, memory: Int64 = 1 << 30, timeout: Int = 120) -> JobSpec {
         JobSpec(kind: kind, stage: script.replacingOccurrences(of: ".py", with: ""), codePath: code, script: script, python: python,
-                resources: Resources(cpus: 1, memoryBytes: memory, timeoutSeconds: timeout))
+                resources: JobResources(cpus: 1, memoryBytes: memory, timeoutSeconds: timeout))
     }
 
-    @Test func theScaffoldedModelsStagesRunUnchangedInSageMakersLayout() throws {
+    @Test func theScaffoldedModelsStagesRunUnchangedInSageMakersLayout() async throws {
         var preprocess = spec(.processing, "preprocess.py")
         preprocess.inputs = ["sales": code + "/data/sales.csv"]
         preprocess.outputs = ["train", "test"]
         preprocess.arguments = ["--test-fraction", "0.25"]
-        let processed = try runner.run(preprocess, id: "preprocess")
+        let processed = try await runner.run(preprocess, id: "preprocess")
         #expect(FileManager.default.fileExists(atPath: processed.outputs["train"]! + "/train.csv"))
         #expect(processed.log.contains("train rows: 390, test rows: 130"))
 
         var train = spec(.training, "train.py")
         train.inputs = ["train": processed.outputs["train"]!]
         train.hyperparameters = [("ridge", "0.01")]
-        let trained = try runner.run(train, id: "train")
+        let trained = try await runner.run(train, id: "train")
         let archive = try #require(trained.modelArchive)
         #expect(FileManager.default.fileExists(atPath: archive))
         let hps = try JSONValue(parsing: Array(try Data(contentsOf: URL(fileURLWithPath: trained.folder + "/input/config/hyperparameters.json"))))
@@ -54,14 +54,14 @@ import Testing
         evaluate.inputs = ["model": modelFolder, "test": processed.outputs["test"]!]
         evaluate.processingDestinations = ["model", "test"]
         evaluate.outputs = ["evaluation"]
-        let evaluated = try runner.run(evaluate, id: "evaluate")
+        let evaluated = try await runner.run(evaluate, id: "evaluate")
         let report = try JSONValue(parsing: Array(try Data(contentsOf: URL(fileURLWithPath: evaluated.outputs["evaluation"]! + "/evaluation.json"))))
         let mse = try #require(report["regression_metrics"]?["mse"]?["value"]?.doubleValue)
         #expect(mse > 1 && mse < 25, "mse \(mse): the generator's noise has variance 9")
         #expect((report["regression_metrics"]?["r2"]?["value"]?.doubleValue ?? 0) > 0.8)
     }
 
-    @Test func theSandboxHasNoNetworkNoWritesOutsideAndSageMakersPaths() throws {
+    @Test func theSandboxHasNoNetworkNoWritesOutsideAndSageMakersPaths() async throws {
         try Data(#"""
             import json, os, socket, sys
             result = {"cwd": os.getcwd(), "channels": os.environ.get("SM_CHANNELS"), "model_dir": os.environ.get("SM_MODEL_DIR"),
@@ -85,7 +85,7 @@ import Testing
         var probe = spec(.training, "probe.py")
         probe.inputs = ["train": data]
         probe.hyperparameters = [("epochs", "3")]
-        let result = try runner.run(probe, id: "probe")
+        let result = try await runner.run(probe, id: "probe")
         let line = try #require(result.log.split(separator: "\n").last)
         let value = try JSONValue(parsing: String(line))
         #expect(value["network"] == false)
@@ -101,38 +101,58 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "/etc/slipway-probe"))
     }
 
-    @Test func aScriptPastItsTimeoutIsKilledWithItsGroup() throws {
+    @Test func aScriptPastItsTimeoutIsKilledWithItsGroup() async throws {
         try Data("import subprocess, time\nsubprocess.Popen(['sleep', '60'])\ntime.sleep(60)\n".utf8).write(to: URL(fileURLWithPath: code + "/slow.py"))
         let started = Date()
-        let error = #expect(throws: JobFailure.self) { try runner.run(spec(.processing, "slow.py", timeout: 2), id: "slow") }
+        let error = await #expect(throws: JobFailure.self) { try await runner.run(spec(.processing, "slow.py", timeout: 2), id: "slow") }
         #expect(error?.error == "States.Timeout")
         #expect(Date().timeIntervalSince(started) < 20)
     }
 
-    @Test func aScriptPastItsMemoryFailsClearly() throws {
+    @Test func aScriptPastItsMemoryFailsClearly() async throws {
         try Data("block = bytearray(800 * 1024 * 1024)\nprint('allocated')\n".utf8).write(to: URL(fileURLWithPath: code + "/hungry.py"))
-        let error = #expect(throws: JobFailure.self) { try runner.run(spec(.processing, "hungry.py", memory: 256 << 20), id: "hungry") }
+        let error = await #expect(throws: JobFailure.self) { try await runner.run(spec(.processing, "hungry.py", memory: 256 << 20), id: "hungry") }
         #expect(error?.error == "Job.OutOfMemory")
         #expect(error?.cause.contains("out of memory: limit 256MiB") == true, "\(error?.cause ?? "")")
     }
 
-    @Test func aFailingScriptReportsItsExitStatusAndLastLines() throws {
+    @Test func aFailingScriptReportsItsExitStatusAndLastLines() async throws {
         try Data("import sys\nprint('loading data')\nprint('bad row 17', file=sys.stderr)\nsys.exit(3)\n".utf8).write(to: URL(fileURLWithPath: code + "/broken.py"))
-        let error = #expect(throws: JobFailure.self) { try runner.run(spec(.processing, "broken.py"), id: "broken") }
+        let error = await #expect(throws: JobFailure.self) { try await runner.run(spec(.processing, "broken.py"), id: "broken") }
         #expect(error?.error == "Job.Failed")
         #expect(error?.cause.contains("exited with status 3") == true)
         #expect(error?.cause.contains("bad row 17") == true)
     }
 
-    @Test func aJobRunsOnTheNumberOfCPUsItsStageAsksFor() throws {
+    @Test func aJobRunsOnTheNumberOfCPUsItsStageAsksFor() async throws {
         try Data("import os\nprint('cpus', len(os.sched_getaffinity(0)), os.environ['SM_NUM_CPUS'], os.environ['OMP_NUM_THREADS'])\n".utf8)
             .write(to: URL(fileURLWithPath: code + "/cpus.py"))
         let available = ProcessInfo.processInfo.activeProcessorCount
-        let one = try runner.run(spec(.processing, "cpus.py"), id: "cpus-1")
+        let one = try await runner.run(spec(.processing, "cpus.py"), id: "cpus-1")
         #expect(one.log.contains("cpus 1 1 1"), "\(one.log)")
         var all = spec(.processing, "cpus.py")
         all.resources.cpus = Double(available + 4)
-        let many = try runner.run(all, id: "cpus-all")
+        let many = try await runner.run(all, id: "cpus-all")
         #expect(many.log.contains("cpus \(available) "), "asking for more CPUs than there are gives all of them: \(many.log)")
+    }
+
+    @Test func aRunningJobsOutputIsInItsLogFileAsItPrints() async throws {
+        try Data("import time\nprint('started', flush=True)\ntime.sleep(3)\nprint('done')\n".utf8)
+            .write(to: URL(fileURLWithPath: code + "/live.py"))
+        let log = runner.logPath(id: "live")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let result = try await runner.run(spec(.processing, "live.py"), id: "live")
+                #expect(result.logPath == log && result.status == 0)
+            }
+            var seen = false
+            for _ in 0..<250 where !seen {
+                seen = (try? String(contentsOfFile: log, encoding: .utf8)) == "started\n"
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(seen, "the job's first line was not in \(log) while it ran")
+            try await group.waitForAll()
+        }
+        #expect(try String(contentsOfFile: log, encoding: .utf8) == "started\ndone\n")
     }
 }
