@@ -44,7 +44,7 @@ extension EndpointManager {
             if let failure {
                 runtime.state.withLock { $0.failureReason = failure }
                 runtime.event("RestoreFailed", failure)
-                logger.error("restoring the endpoint failed", metadata: ["endpoint.generation": "\(generation)", "error": "\(failure)"])
+                logger.error("restoring the endpoint failed", metadata: ["endpoint.generation": "\(generation)", "error.message": "\(failure)"])
             } else {
                 runtime.event("Restored", "serving generation \(generation) again after a restart")
                 logger.info("endpoint restored", metadata: ["endpoint.generation": "\(generation)"])

@@ -15,7 +15,9 @@ import Synchronization
 /// restore, drain, scale-out and worker lives; it returns on graceful shutdown (or
 /// cancellation) once every worker has stopped.
 package final class EndpointManager: Service, Sendable {
+    /// The Slipway home whose endpoints this manager serves.
     package let home: String
+    /// The registry's endpoint tables: the desired configurations it reads, the statuses it writes.
     package let records: EndpointRecords
     /// The time between two looks at the registry.
     package let interval: Duration
@@ -125,7 +127,7 @@ package final class EndpointManager: Service, Sendable {
         do {
             desired = try records.allDesired()
         } catch {
-            logger.error("cannot read the desired endpoints; trying again in \(interval)", metadata: ["error": "\(error)"])
+            logger.error("cannot read the desired endpoints; trying again in \(interval)", metadata: ["error.message": "\(error)"])
             return
         }
         let removed = runtimes.withLock { runtimes in
@@ -135,7 +137,7 @@ package final class EndpointManager: Service, Sendable {
         for runtime in removed {
             logger.info("endpoint deleted; stopping its workers", metadata: ["endpoint.name": "\(runtime.name)"])
             do { _ = try records.registry.delete(EndpointRecords.status, ItemKey(runtime.name)) } catch {
-                logger.error("cannot remove the status of a deleted endpoint", metadata: ["endpoint.name": "\(runtime.name)", "error": "\(error)"])
+                logger.error("cannot remove the status of a deleted endpoint", metadata: ["endpoint.name": "\(runtime.name)", "error.message": "\(error)"])
             }
             submit { await self.stop(runtime, drain: .seconds(30)) }
         }
@@ -167,7 +169,7 @@ package final class EndpointManager: Service, Sendable {
     private func restart(_ runtime: EndpointRuntime) -> UpdateMachine.Action? {
         let saved: [String: JSONValue]?
         do { saved = try records.status(runtime.name) } catch {
-            logger.error("cannot read the endpoint's last status; starting it afresh", metadata: ["endpoint.name": "\(runtime.name)", "error": "\(error)"])
+            logger.error("cannot read the endpoint's last status; starting it afresh", metadata: ["endpoint.name": "\(runtime.name)", "error.message": "\(error)"])
             return nil
         }
         guard let saved, let config = EndpointConfig(json: saved["applied"]), let generation = saved["appliedGeneration"]?.intValue else { return nil }

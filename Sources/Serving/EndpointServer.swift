@@ -14,7 +14,9 @@ import ServiceLifecycle
 /// model's message when it raised, 503 while no variant is in service, 504 when a worker
 /// took too long.
 package struct EndpointServer: Service, Sendable {
+    /// The endpoints served.
     package let manager: EndpointManager
+    /// The address and port listened on (port 0: any free one, told to `onListening`).
     package let host: String
     package let port: Int
     /// The largest request body accepted (SageMaker's real-time limit is 6 MB).

@@ -99,7 +99,8 @@ final class Worker: Sendable {
     }
 
     /// Sends one request to the model and returns its answer: 504 when the model took past
-    /// the request timeout (the worker is killed), 503 when no worker took it in time.
+    /// the request timeout (the worker is killed), 503 when no worker took it in time, 500 when
+    /// the worker exited.
     func invoke(_ invocation: Invocation, clock: ServingClock, limits: WorkerLimits) async -> InvocationResult {
         let header: JSONValue = ["op": "invoke", "content_type": .string(invocation.contentType), "accept": .string(invocation.accept),
                                  "length": .int(Int64(invocation.body.count))]
@@ -111,7 +112,7 @@ final class Worker: Sendable {
             }
             return .failure(status, answer.header["error"]?.stringValue ?? "the model failed")
         case .failure(let error):
-            return .failure(error.timedOut ? 504 : 503, error.message)
+            return .failure(error.timedOut ? 504 : error.busy ? 503 : 500, error.message)
         }
     }
 

@@ -2,6 +2,7 @@ import Registry
 
 /// A request for a model, as the HTTP front received it.
 package struct Invocation: Sendable {
+    /// The request body, its `Content-Type`, and the `Accept` asked for (empty: the model's default).
     package var body: [UInt8]
     package var contentType: String
     package var accept: String
@@ -16,6 +17,7 @@ package struct Invocation: Sendable {
 
 /// A model's answer: an HTTP-like status, the body and its type; `error` when it failed.
 package struct InvocationResult: Sendable {
+    /// The HTTP status to answer with, the body and its type, and the error message of a failure.
     package var status: Int
     package var contentType: String
     package var body: [UInt8]
@@ -55,6 +57,7 @@ package struct WorkerLimits: Sendable, Equatable {
 
 /// Why a worker could not answer.
 package struct WorkerError: Error, Sendable, CustomStringConvertible {
+    /// What failed, for a person.
     package var message: String
     var timedOut = false
     var busy = false

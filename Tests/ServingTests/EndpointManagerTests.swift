@@ -138,4 +138,33 @@ import Testing
             #expect(await setup.invoke().variant == "demand-v3")
         }
     }
+
+    @Test func cancellingRunEndsEveryUpdateAndWorker() async throws {
+        var template = Array((NSTemporaryDirectory() + "slipway-manager-XXXXXX").utf8CString)
+        let root = String(cString: mkdtemp(&template)!)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let registry = try Registry(home: root)
+        let clock = ManualClock()
+        let launcher = MemoryLauncher()
+        let manager = try EndpointManager(home: root, registry: registry, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                                          clock: ServingClock(clock), interval: .milliseconds(100), limits: WorkerLimits(), launcher: launcher)
+        let records = EndpointRecords(registry: registry)
+        var config = EndpointConfig(variants: [VariantConfig(name: "demand-v1", model: "demand", version: 1, code: "/code", script: "serve.py",
+                                                             python: "/usr/bin/python3", modelArchive: "", modelDigest: "")])
+        config.variants[0].workers = 2
+        config.traffic.bakeSeconds = 3600
+        _ = try records.beginUpdate("prices", config: config, by: "test")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await manager.run() }
+            // The update bakes for an hour of the manual clock: it is under way when the task is cancelled.
+            for _ in 0..<2000 where launcher.live < 2 {
+                clock.advance(by: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            #expect(launcher.live == 2)
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+        #expect(launcher.live == 0, "run returned only once every worker had ended")
+    }
 }
