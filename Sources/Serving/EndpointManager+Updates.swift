@@ -112,6 +112,7 @@ extension EndpointManager {
             return { state in
                 state.new = []
                 state.old = []
+                state.scalers = [:]
                 return state.machine.rolledBack(generation: generation)
             }
 
@@ -122,6 +123,7 @@ extension EndpointManager {
                 state.applied = state.target
                 state.old = []
                 state.new = []
+                state.scalers = [:]
                 return state.machine.oldDrained(generation: generation)
             }
 

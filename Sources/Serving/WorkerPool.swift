@@ -35,6 +35,8 @@ final class WorkerPool: Sendable {
         var unready: [Worker] = []
         var aborted = false
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        /// The drain's wait is over (its timeout, or cancellation): stop waiting for requests.
+        var drainExpired = false
     }
     private let state = Mutex(State())
 
@@ -195,7 +197,7 @@ final class WorkerPool: Sendable {
     private func idle() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now = state.withLock { state -> Bool in
-                guard state.inFlight > 0 else { return true }
+                guard state.inFlight > 0, !state.drainExpired else { return true }
                 state.idleWaiters.append(continuation)
                 return false
             }
@@ -205,6 +207,7 @@ final class WorkerPool: Sendable {
 
     private func wakeIdleWaiters() {
         let waiters = state.withLock { state in
+            state.drainExpired = true
             defer { state.idleWaiters.removeAll() }
             return state.idleWaiters
         }

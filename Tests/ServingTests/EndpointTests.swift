@@ -171,7 +171,10 @@ import Testing
                 return answer.status == 200
             }, timeout: 30)
             #expect(answer.json == ["version": 1, "sum": 5])
-            let events = (try second.records.status("prices")?["history"]?.arrayValue ?? []).compactMap { $0["event"]?.stringValue }
+            // The status record follows the routes a moment later.
+            func events() throws -> [String] { (try second.records.status("prices")?["history"]?.arrayValue ?? []).compactMap { $0["event"]?.stringValue } }
+            _ = try await second.pump(until: { try events().last == "Restored" }, timeout: 10)
+            let events = try events()
             #expect(events.last == "Restored", "\(events)")
         }
     }
