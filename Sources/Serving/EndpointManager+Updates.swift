@@ -9,11 +9,16 @@ extension EndpointManager {
     /// change both at once), or nil when the machine waits for something else.
     typealias Outcome = @Sendable (inout EndpointRuntime.State) -> UpdateMachine.Action
 
-    /// Performs `action` and those that follow it.
+    /// Performs `action` and those that follow it. An endpoint deleted meanwhile stops
+    /// there, and every pool it started is drained.
     func drive(_ runtime: EndpointRuntime, _ action: UpdateMachine.Action) async {
         var action = action
         while let event = await perform(action, on: runtime) {
             action = runtime.state.withLock { event(&$0) }
+            guard runtimes.withLock({ $0[runtime.name] === runtime }) else {
+                await stop(runtime, drain: .seconds(30))
+                return
+            }
         }
     }
 

@@ -139,6 +139,21 @@ import Testing
         }
     }
 
+    @Test func anEndpointDeletedDuringAnUpdateLeavesNoWorker() async throws {
+        try await withManager { setup in
+            _ = try await setup.deploy(EndpointConfig(variants: [setup.variant(1)]))
+            var canary = EndpointConfig(variants: [setup.variant(2)])
+            canary.traffic.mode = .canary
+            canary.traffic.bakeSeconds = 3600
+            _ = try setup.records.beginUpdate("prices", config: canary, by: "test")
+            #expect(try await setup.advance(until: { try setup.events().last == "TrafficShifted" }))
+            #expect(setup.launcher.live == 2)
+            #expect(try setup.records.delete("prices"))
+            #expect(try await setup.advance(until: { try setup.records.status("prices") == nil && setup.launcher.live == 0 }))
+            #expect(await setup.invoke().result.status == 404)
+        }
+    }
+
     @Test func cancellingRunEndsEveryUpdateAndWorker() async throws {
         var template = Array((NSTemporaryDirectory() + "slipway-manager-XXXXXX").utf8CString)
         let root = String(cString: mkdtemp(&template)!)
