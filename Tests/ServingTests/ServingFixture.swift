@@ -41,8 +41,9 @@ final class ServingFixture: Sendable {
         _ = try await withHome(root: root, keep: false, body)
     }
 
-    /// `with`, returning the home's path (kept when `keep`).
-    static func withHome(root: String? = nil, keep: Bool, _ body: (ServingFixture) async throws -> Void) async throws -> String {
+    /// `with`, returning the home's path (kept when `keep`); `graceful: false` cancels the
+    /// services instead of shutting them down gracefully.
+    static func withHome(root: String? = nil, keep: Bool, graceful: Bool = true, _ body: (ServingFixture) async throws -> Void) async throws -> String {
         let fixture = try ServingFixture(root: root)
         let server = EndpointServer(manager: fixture.manager, port: 0, logger: quiet) { port in fixture.bound.store(port, ordering: .relaxed) }
         let group = ServiceGroup(configuration: .init(services: [fixture.manager, server], logger: quiet))
@@ -55,8 +56,13 @@ final class ServingFixture: Sendable {
             } catch {
                 failure = error
             }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
+            if graceful {
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            } else {
+                tasks.cancelAll()
+                _ = await tasks.nextResult()  // the group's cancellation error
+            }
             if let failure { throw failure }
         }
         let left = processes(mentioning: fixture.root)
