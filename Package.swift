@@ -47,9 +47,10 @@ let package = Package(
         // One stage job in SageMaker's layout, behind a back-end seam (the local bubblewrap sandbox).
         .target(name: "Jobs", dependencies: ["Registry", "Home", "JSON"]),
         // Endpoints, Python worker pools, blue/green updates, autoscaling.
-        .target(name: "Serving", dependencies: ["Registry", .product(name: "Hummingbird", package: "hummingbird"),
+        .target(name: "Serving", dependencies: ["Registry", "Home", "Jobs", .product(name: "Hummingbird", package: "hummingbird"),
                                            .product(name: "HTTPTypes", package: "swift-http-types"),
-                                           .product(name: "Logging", package: "swift-log")],
+                                           .product(name: "Logging", package: "swift-log"),
+                                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                 resources: [.copy("Python")]),
         // The daemon: a ServiceGroup of the build, execution, approval, endpoint and HTTP services.
         .target(name: "Agent", dependencies: [
@@ -61,6 +62,7 @@ let package = Package(
         .executableTarget(name: "slipway", dependencies: [
             "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving", "Agent", "Home",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Benchmarks that print figures: `swift run -c release slipway-bench registry`.
         .executableTarget(name: "slipway-bench", dependencies: [
@@ -79,7 +81,8 @@ let package = Package(
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "ArtifactBuilder", "Jobs"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "ArtifactBuilder", "GitWatcher", "Home", "Pipelines", "Registry", "Serving",
                                                    .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "ServingTests", dependencies: ["Serving"], exclude: ["Python"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                  .product(name: "Logging", package: "swift-log")], exclude: ["Python"]),
         // End-to-end tests that run the built `slipway` binary.
         .testTarget(name: "SlipwayCLITests", dependencies: ["slipway", "Registry"]),
     ]

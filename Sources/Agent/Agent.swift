@@ -40,14 +40,14 @@ package final class Agent: Sendable {
             changes: Changes(interval: configuration.scanInterval), logger: logger)
         self.executions = executions
         approvals = ApprovalService(training: training, executions: executions, changes: Changes(interval: configuration.scanInterval), logger: logger)
-        endpoints = try EndpointManager(home: home, registry: registry) { [logger] line in logger.info("\(line)") }
+        endpoints = try EndpointManager(home: home, registry: registry, logger: logger)
     }
 
     /// The services in start order (shutdown runs in the reverse order).
     package func services() -> [any Service] {
         let build = BuildService(agent: builds, pipelines: .init(training: training, executions: executions),
                                  changes: Changes(interval: configuration.scanInterval), logger: logger)
-        var services: [any Service] = [EndpointService(manager: endpoints)]
+        var services: [any Service] = [endpoints]
         if configuration.serve {
             services.append(HTTPService(manager: endpoints, host: configuration.host, port: configuration.port, home: configuration.home, logger: logger))
         }

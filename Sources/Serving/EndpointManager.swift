@@ -1,5 +1,7 @@
 import Foundation
+import Logging
 import Registry
+import ServiceLifecycle
 import Synchronization
 
 /// Brings the endpoints the registry asks for into being in this process, and keeps them:
@@ -8,22 +10,48 @@ import Synchronization
 /// workers, checks they are healthy, shifts traffic (all at once, canary or linear), bakes,
 /// rolls back when the new variant fails, drains the old workers, and records each step in
 /// `endpoint-status/NAME`. After a restart it serves what it last applied, then goes on.
-package final class EndpointManager: Sendable {
+///
+/// A swift-service-lifecycle `Service`: `run` owns one task group in which every update,
+/// restore, drain, scale-out and worker lives; it returns on graceful shutdown (or
+/// cancellation) once every worker has stopped.
+package final class EndpointManager: Service, Sendable {
+    /// The Slipway home whose endpoints this manager serves.
     package let home: String
+    /// The registry's endpoint tables: the desired configurations it reads, the statuses it writes.
     package let records: EndpointRecords
-    private let log: @Sendable (String) -> Void
-    private let runtimes = Mutex<[String: EndpointRuntime]>([:])
+    /// The time between two looks at the registry.
+    package let interval: Duration
+    let logger: Logger
+    let clock: ServingClock
+    let limits: WorkerLimits
+    let runtimes = Mutex<[String: EndpointRuntime]>([:])
     private let workerScript: String
+    private let launcher: any WorkerLauncher
+    private let jobs: AsyncStream<@Sendable () async -> Void>
+    private let jobSink: AsyncStream<@Sendable () async -> Void>.Continuation
 
-    /// A manager for the endpoints of `home`; `log` gets a line per notable event.
-    package init(home: String, registry: Registry, log: @escaping @Sendable (String) -> Void = { _ in }) throws {
+    /// A manager for the endpoints of `home`, logging to `logger`, waiting on `clock`.
+    package convenience init(home: String, registry: Registry, logger: Logger, clock: any Clock<Duration> = ContinuousClock(),
+                             interval: Duration = .milliseconds(500), limits: WorkerLimits = WorkerLimits()) throws {
+        try self.init(home: home, registry: registry, logger: logger, clock: ServingClock(clock), interval: interval, limits: limits,
+                      launcher: SandboxWorkerLauncher())
+    }
+
+    /// A manager whose workers come from `launcher` (tests: in memory).
+    init(home: String, registry: Registry, logger: Logger, clock: ServingClock, interval: Duration, limits: WorkerLimits,
+         launcher: any WorkerLauncher) throws {
         self.home = home
         self.records = EndpointRecords(registry: registry)
-        self.log = log
+        self.logger = logger
+        self.clock = clock
+        self.interval = interval
+        self.limits = limits
+        self.launcher = launcher
         guard let script = Bundle.module.url(forResource: "slipway_worker", withExtension: "py", subdirectory: "Python")?.path else {
-            throw WorkerError("slipway_worker.py is missing from Slipway's installation")
+            throw WorkerError("slipway_worker.py is missing from Slipway's installation (expected in the Serving resources' 'Python' folder)")
         }
         workerScript = script
+        (jobs, jobSink) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
     }
 
     /// Serves a request on the named endpoint. The variant that answered is returned with
@@ -38,304 +66,161 @@ package final class EndpointManager: Sendable {
             let known = runtimes.withLock { $0.keys.sorted() }
             return (nil, .failure(404, "no endpoint '\(endpoint)'; endpoints here: \(known.isEmpty ? "none" : known.joined(separator: ", ")) (see `slipway endpoints list`)"))
         }
-        let members = runtime.state.withLock { $0.applied?.config.members ?? [:] }
+        let members = runtime.state.withLock { $0.applied?.members ?? [:] }
         guard !members.isEmpty else { return await runtime.invoke(invocation) }
         guard depth < 4 else { return (nil, .failure(508, "composite endpoints call each other more than 4 deep; check their compose sections")) }
         return await Composite(manager: self, runtime: runtime, members: members, depth: depth).invoke(invocation)
     }
 
-    /// Reconciles every `interval` seconds until the task is cancelled, then drains all workers.
-    package func run(interval: Double = 0.5) async {
-        while !Task.isCancelled {
-            await reconcile()
-            try? await Task.sleep(for: .seconds(interval))
+    /// Reconciles every `interval` until graceful shutdown or cancellation, then drains every
+    /// endpoint's workers and returns once all of them, and every update, have ended. Call it once.
+    package func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                try? await cancelWhenGracefulShutdown {
+                    while !Task.isCancelled {
+                        await self.reconcile()
+                        try await self.clock.sleep(for: self.interval)
+                    }
+                }
+                await self.stopAll()
+                self.jobSink.finish()
+            }
+            for await job in jobs { group.addTask { await job() } }
+            // Updates still waiting (a bake, a health check) end now; their workers with them.
+            group.cancelAll()
         }
-        await stopAll()
+        logger.info("endpoint manager stopped")
     }
 
-    /// Drains and stops every endpoint's workers.
-    package func stopAll() async {
+    /// Runs `job` in `run`'s task group; false once the manager has stopped.
+    @discardableResult
+    func submit(_ job: @escaping @Sendable () async -> Void) -> Bool {
+        if case .enqueued = jobSink.yield(job) { return true }
+        return false
+    }
+
+    /// Drains and stops every endpoint's workers (the end of `run`).
+    private func stopAll() async {
         let all = runtimes.withLock { runtimes in
             defer { runtimes.removeAll() }
             return Array(runtimes.values)
         }
-        for runtime in all { for pool in runtime.pools { await pool.drain(timeout: 10) } }
+        await withDiscardingTaskGroup { group in
+            for runtime in all { group.addTask { await self.stop(runtime, drain: .seconds(10)) } }
+        }
+    }
+
+    /// Aborts the pools an update still starts and drains those that serve.
+    func stop(_ runtime: EndpointRuntime, drain timeout: Duration) async {
+        let (serving, starting) = runtime.state.withLock { ($0.routes.map(\.pool) + $0.old.map(\.pool), $0.new) }
+        starting.forEach { $0.abort() }
+        let all = (serving + starting).reduce(into: [WorkerPool]()) { all, pool in if !all.contains(where: { $0 === pool }) { all.append(pool) } }
+        await withDiscardingTaskGroup { group in
+            for pool in all { group.addTask { await pool.drain(timeout: timeout) } }
+        }
     }
 
     /// One pass: start updates the registry asks for, stop removed endpoints, scale.
     package func reconcile() async {
-        guard let desired = try? records.allDesired() else { return }
+        let desired: [String: (generation: Int, config: EndpointConfig)]
+        do {
+            desired = try records.allDesired()
+        } catch {
+            logger.error("cannot read the desired endpoints; trying again in \(interval)", metadata: ["error.message": "\(error)"])
+            return
+        }
         let removed = runtimes.withLock { runtimes in
             let gone = runtimes.keys.filter { desired[$0] == nil }
             return gone.compactMap { runtimes.removeValue(forKey: $0) }
         }
         for runtime in removed {
-            log("endpoint \(runtime.name): deleted; stopping its workers")
-            _ = try? records.registry.delete(EndpointRecords.status, ItemKey(runtime.name))
-            Task { for pool in runtime.pools { await pool.drain(timeout: 30) } }
+            logger.info("endpoint deleted; stopping its workers", metadata: ["endpoint.name": "\(runtime.name)"])
+            do { _ = try records.registry.delete(EndpointRecords.status, ItemKey(runtime.name)) } catch {
+                logger.error("cannot remove the status of a deleted endpoint", metadata: ["endpoint.name": "\(runtime.name)", "error.message": "\(error)"])
+            }
+            submit { await self.stop(runtime, drain: .seconds(30)) }
         }
-        for (name, target) in desired {
+        for (name, target) in desired.sorted(by: { $0.key < $1.key }) {
             let (runtime, isNew) = runtimes.withLock { runtimes -> (EndpointRuntime, Bool) in
                 if let existing = runtimes[name] { return (existing, false) }
                 let created = EndpointRuntime(name: name)
                 runtimes[name] = created
                 return (created, true)
             }
-            if isNew, let saved = try? records.status(name), let config = EndpointConfig(json: saved["applied"]),
-                let generation = saved["appliedGeneration"]?.intValue {
-                // A restart: serve what was applied before, then carry on from there.
-                // An update the last agent did not finish starts again once the restore is done.
-                let unfinished = saved["lastUpdate"]?["outcome"] == "InProgress"
-                runtime.state.withLock { state in
-                    state.history = saved["history"]?.arrayValue ?? []
-                    state.lastUpdate = unfinished ? .null : saved["lastUpdate"] ?? .null
-                    state.updating = true
-                }
-                Task { await self.restore(runtime, generation: Int(generation), config: config) }
+            if isNew, let action = restart(runtime) {
+                submit { await self.drive(runtime, action) }
                 continue
             }
-            let start = runtime.state.withLock { state -> Bool in
-                guard !state.updating, (state.applied?.generation ?? 0) < target.generation,
-                    state.lastUpdate["generation"]?.intValue.map({ Int($0) < target.generation }) ?? true
-                else { return false }
-                state.updating = true
-                return true
+            let action = runtime.state.withLock { state -> UpdateMachine.Action in
+                let action = state.machine.desired(generation: target.generation, traffic: target.config.traffic)
+                if case .startPools = action { state.target = target.config }
+                return action
             }
-            if start {
-                Task { await self.update(runtime, generation: target.generation, config: target.config) }
-                continue
-            }
-            // A newer generation asked for while workers still start: stop waiting for them.
-            let abandoned = runtime.state.withLock { state -> [WorkerPool] in
-                guard state.updating, let current = state.updatingGeneration, current < target.generation, !state.pending.isEmpty else { return [] }
-                defer { state.pending.removeAll() }
-                return state.pending
-            }
-            if !abandoned.isEmpty {
-                runtime.event("UpdateSuperseded", "generation \(target.generation) was asked for; abandoning the workers still starting")
-                abandoned.forEach { $0.abort() }
-            }
-            await maintain(runtime)
-        }
-    }
-
-    // MARK: - Updates
-
-    private func restore(_ runtime: EndpointRuntime, generation: Int, config: EndpointConfig) async {
-        runtime.state.withLock { $0.status = "Updating" }
-        save(runtime)
-        do {
-            let pools = try await startPools(config, for: runtime.name)
-            runtime.state.withLock { state in
-                state.routes = zip(pools, config.variants).map { EndpointRuntime.Route(pool: $0, weight: $1.weight) }
-                state.applied = (generation, config)
-                state.status = "InService"
-                state.updating = false
-            }
-            runtime.event("Restored", "serving generation \(generation) again after a restart")
-        } catch {
-            runtime.state.withLock { state in
-                state.status = "Failed"
-                state.failureReason = "restarting generation \(generation) failed: \(error)"
-                state.updating = false
-            }
-        }
-        save(runtime)
-    }
-
-    private func update(_ runtime: EndpointRuntime, generation: Int, config: EndpointConfig) async {
-        let old = runtime.state.withLock { state -> [EndpointRuntime.Route] in
-            state.status = state.applied == nil ? "Creating" : "Updating"
-            state.lastUpdate = ["generation": .int(Int64(generation)), "outcome": "InProgress", "at": .double(Date().timeIntervalSince1970)]
-            return state.routes
-        }
-        runtime.event("UpdateStarted", "generation \(generation): \(config.variants.map { "\($0.model) v\($0.version)" }.joined(separator: ", "))")
-        save(runtime)
-        log("endpoint \(runtime.name): update to generation \(generation) started")
-
-        runtime.state.withLock { $0.updatingGeneration = generation }
-        let pools: [WorkerPool]
-        do {
-            pools = try await startPools(config, for: runtime.name) { pool in runtime.state.withLock { $0.pending.append(pool) } }
-            runtime.state.withLock { $0.pending.removeAll() }
-        } catch {
-            runtime.state.withLock { $0.pending.removeAll() }
-            finish(runtime, generation: generation, outcome: old.isEmpty ? "Failed" : "RolledBack",
-                   reason: "the new variant did not become healthy: \(error)")
-            return
-        }
-        let new = zip(pools, config.variants).map { EndpointRuntime.Route(pool: $0, weight: $1.weight) }
-        runtime.event("HealthCheckPassed", "\(pools.map(\.variant.name).joined(separator: ", ")) loaded and answered a ping")
-
-        // Shift traffic in the configured steps, watching the new variant's errors.
-        let traffic = config.traffic
-        var shares: [Double] = [1]
-        if !old.isEmpty && traffic.mode == .canary { shares = [min(1, max(0, traffic.step)), 1] }
-        if !old.isEmpty && traffic.mode == .linear {
-            let step = min(1, max(0.01, traffic.step))
-            shares = Array(stride(from: step, to: 1, by: step)) + [1]
-        }
-        for share in shares {
-            runtime.state.withLock { $0.routes = Self.mix(old: old, new: new, share: share) }
-            pools.forEach { $0.resetCounts() }
-            runtime.event("TrafficShifted", "\(Int((share * 100).rounded()))% to generation \(generation)")
-            save(runtime)
-            if let failure = await bake(pools, traffic) {
-                runtime.state.withLock { $0.routes = old }
-                runtime.event("RollingBack", failure)
-                runtime.state.withLock { $0.status = "RollingBack" }
-                save(runtime)
-                for pool in pools { await pool.drain() }
-                finish(runtime, generation: generation, outcome: "RolledBack", reason: failure)
-                return
-            }
-        }
-        // The old workers finish what they hold, then stop.
-        for route in old { await route.pool.drain() }
-        runtime.state.withLock { $0.applied = (generation, config) }
-        finish(runtime, generation: generation, outcome: "Succeeded", reason: nil)
-    }
-
-    /// Routes `share` of the traffic to the new variants and the rest to the old ones, each
-    /// side keeping its variants' relative weights.
-    static func mix(old: [EndpointRuntime.Route], new: [EndpointRuntime.Route], share: Double) -> [EndpointRuntime.Route] {
-        func scaled(_ routes: [EndpointRuntime.Route], _ part: Double) -> [EndpointRuntime.Route] {
-            let total = routes.reduce(0) { $0 + $1.weight }
-            return routes.map { EndpointRuntime.Route(pool: $0.pool, weight: total > 0 ? $0.weight / total * part : 0) }
-        }
-        if share >= 1 || old.isEmpty { return scaled(new, 1) }
-        return scaled(old, 1 - share) + scaled(new, share)
-    }
-
-    /// Waits the bake time; returns why the update must roll back, if it must.
-    private func bake(_ pools: [WorkerPool], _ traffic: TrafficConfig) async -> String? {
-        let deadline = Date().addingTimeInterval(traffic.bakeSeconds)
-        repeat {
-            for pool in pools {
-                let (requests, errors) = pool.counts
-                if requests >= traffic.minimumRequests, Double(errors) / Double(requests) > traffic.errorThreshold {
-                    return "variant '\(pool.variant.name)' answered \(errors) of \(requests) requests with an error during the bake (threshold \(Int(traffic.errorThreshold * 100))%)"
-                }
-            }
-            guard Date() < deadline else { return nil }
-            try? await Task.sleep(for: .milliseconds(100))
-        } while true
-    }
-
-    private func finish(_ runtime: EndpointRuntime, generation: Int, outcome: String, reason: String?) {
-        runtime.state.withLock { state in
-            var update: [String: JSONValue] = ["generation": .int(Int64(generation)), "outcome": .string(outcome), "at": .double(Date().timeIntervalSince1970)]
-            if let reason { update["reason"] = .string(reason) }
-            state.lastUpdate = .object(update)
-            state.status = state.routes.isEmpty ? "Failed" : "InService"
-            state.failureReason = outcome == "Succeeded" ? nil : reason
-            state.updating = false
-            state.updatingGeneration = nil
-        }
-        runtime.event("Update\(outcome)", reason ?? "generation \(generation) in service")
-        save(runtime)
-        log("endpoint \(runtime.name): generation \(generation) \(outcome)\(reason.map { ": \($0)" } ?? "")")
-    }
-
-    private func startPools(_ config: EndpointConfig, for endpoint: String, created: (WorkerPool) -> Void = { _ in }) async throws -> [WorkerPool] {
-        var pools: [WorkerPool] = []
-        do {
-            for variant in config.variants {
-                let logs = home + "/endpoints/" + endpoint
-                try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-                let spec = WorkerSpec(code: variant.code, script: variant.script, python: variant.python,
-                                      modelFolder: try ModelFolders(home: home).unpacked(variant.modelArchive, digest: variant.modelDigest),
-                                      workerScript: workerScript, memoryBytes: variant.memoryBytes, logFile: logs + "/\(variant.name).log")
-                let pool = WorkerPool(variant: variant, spec: spec, log: log)
-                pools.append(pool)
-                created(pool)
-                let count = min(max(variant.workers, config.autoscaling.minWorkers, 1), max(config.autoscaling.maxWorkers, 1))
-                try await pool.grow(by: count, healthTimeout: config.traffic.healthTimeout)
-            }
-            return pools
-        } catch {
-            for pool in pools { await pool.drain(timeout: 0) }
-            throw error
-        }
-    }
-
-    // MARK: - Autoscaling and repair
-
-    /// Replaces dead workers and scales each pool toward `targetInFlight` per worker.
-    private func maintain(_ runtime: EndpointRuntime) async {
-        let (config, routes, busy) = runtime.state.withLock { ($0.applied?.config, $0.routes, $0.updating || $0.scaling) }
-        guard let config, !busy else { return }
-        let scaling = records.autoscaling(runtime.name) ?? config.autoscaling
-        for route in routes {
-            let dead = route.pool.pruneDead()
-            if dead > 0 { runtime.event("WorkerExited", "\(dead) worker\(dead == 1 ? "" : "s") of \(route.pool.variant.name) exited; replacing") }
-            let id = ObjectIdentifier(route.pool)
-            let average = runtime.state.withLock { state -> Double in
-                var samples = state.samples[id] ?? []
-                samples.append(route.pool.inFlight)
-                if samples.count > 6 { samples.removeFirst(samples.count - 6) }
-                state.samples[id] = samples
-                return Double(samples.reduce(0, +)) / Double(samples.count)
-            }
-            let current = route.pool.plannedCount
-            let wanted = min(max(Int((average / max(scaling.targetInFlight, 0.1)).rounded(.up)), scaling.minWorkers, 1), max(scaling.maxWorkers, 1))
-            let cooled = runtime.state.withLock { Date().timeIntervalSince($0.lastScale) >= scaling.scaleInCooldown }
-            if wanted > current {
-                runtime.state.withLock { $0.scaling = true; $0.lastScale = Date() }
-                runtime.event("ScaledOut", "\(route.pool.variant.name): \(current) → \(wanted) workers (\(String(format: "%.1f", average)) in flight)")
-                save(runtime)
-                let pool = route.pool
-                Task {
-                    do { try await pool.grow(by: wanted - current, healthTimeout: config.traffic.healthTimeout) } catch {
-                        runtime.event("ScaleOutFailed", "\(error)")
-                    }
-                    runtime.state.withLock { $0.scaling = false }
-                    self.save(runtime)
-                }
-                return
-            }
-            if wanted < current && cooled && dead == 0 {
-                route.pool.shrink(by: 1)
-                runtime.state.withLock { $0.lastScale = Date() }
-                runtime.event("ScaledIn", "\(route.pool.variant.name): \(current) → \(current - 1) workers (\(String(format: "%.1f", average)) in flight)")
-                save(runtime)
-            } else if dead > 0 {
-                save(runtime)
+            if action == .none {
+                await maintain(runtime)
+            } else {
+                submit { await self.drive(runtime, action) }
             }
         }
     }
 
-    private func save(_ runtime: EndpointRuntime) {
-        // A deleted endpoint keeps no status.
+    /// A runtime made for an endpoint this home already served: restore what it applied.
+    private func restart(_ runtime: EndpointRuntime) -> UpdateMachine.Action? {
+        let saved: [String: JSONValue]?
+        do { saved = try records.status(runtime.name) } catch {
+            logger.error("cannot read the endpoint's last status; starting it afresh", metadata: ["endpoint.name": "\(runtime.name)", "error.message": "\(error)"])
+            return nil
+        }
+        guard let saved, let config = EndpointConfig(json: saved["applied"]), let generation = saved["appliedGeneration"]?.intValue else { return nil }
+        // An update the last agent did not finish starts again once the restore is done.
+        let unfinished = saved["lastUpdate"]?["outcome"] == "InProgress"
+        return runtime.state.withLock { state in
+            state.history = saved["history"]?.arrayValue ?? []
+            state.lastUpdate = unfinished ? .null : saved["lastUpdate"] ?? .null
+            state.target = config
+            let last = unfinished ? nil : saved["lastUpdate"]?["generation"]?.intValue.map { Int($0) }
+            return state.machine.restarted(applied: Int(generation), lastGeneration: last)
+        }
+    }
+
+    /// Writes the endpoint's status record (not for a deleted endpoint).
+    func save(_ runtime: EndpointRuntime) {
         guard runtimes.withLock({ $0[runtime.name] === runtime }) else { return }
         // Snapshot and write under one lock, so that an older snapshot never lands last.
         runtime.saving.withLock { _ in records.writeStatus(runtime.name, runtime.record()) }
     }
-}
 
-/// Trained models unpacked once each, at `HOME/models/DIGEST`, read-only to workers.
-struct ModelFolders {
-    let home: String
+    /// The manager's log with the endpoint named.
+    func logger(_ runtime: EndpointRuntime) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: "endpoint.name"] = "\(runtime.name)"
+        return logger
+    }
 
-    func unpacked(_ archive: String, digest: String) throws -> String {
-        let folder = home + "/models/" + (archive.isEmpty ? "empty" : digest)
-        if FileManager.default.fileExists(atPath: folder) { return folder }
-        if archive.isEmpty {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            return folder
+    /// Starts a pool per variant of `config` (each announced to `created` first, so that a
+    /// newer generation can abort it) and waits for their workers' health checks. On failure
+    /// every pool started is stopped.
+    func startPools(_ config: EndpointConfig, for runtime: EndpointRuntime, created: (WorkerPool) -> Void = { _ in }) async throws -> [WorkerPool] {
+        var pools: [WorkerPool] = []
+        let context = PoolContext(launcher: launcher, clock: clock, limits: limits, spawn: { self.submit($0) }, logger: logger(runtime))
+        do {
+            for variant in config.variants {
+                let logs = home + "/endpoints/" + runtime.name
+                try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+                let spec = WorkerSpec(code: variant.code, script: variant.script, python: variant.python,
+                                      modelFolder: try await ModelFolders(home: home).unpacked(variant.modelArchive, digest: variant.modelDigest),
+                                      workerScript: workerScript, memoryBytes: variant.memoryBytes, logFile: logs + "/\(variant.name).log")
+                let pool = WorkerPool(variant: variant, spec: spec, context: context)
+                pools.append(pool)
+                created(pool)
+                let count = min(max(variant.workers, config.autoscaling.minWorkers, 1), max(config.autoscaling.maxWorkers, 1))
+                try await pool.grow(by: count, healthTimeout: .seconds(config.traffic.healthTimeout))
+            }
+            return pools
+        } catch {
+            for pool in pools { await pool.drain(timeout: .zero) }
+            throw error
         }
-        let scratch = folder + ".partial-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        let tar = Process()
-        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
-        tar.arguments = ["-xzf", archive, "-C", scratch]
-        try tar.run()
-        tar.waitUntilExit()
-        guard tar.terminationStatus == 0 else {
-            try? FileManager.default.removeItem(atPath: scratch)
-            throw WorkerError("cannot unpack the model '\(archive)' (tar exited with \(tar.terminationStatus))")
-        }
-        if rename(scratch, folder) != 0 { try? FileManager.default.removeItem(atPath: scratch) }  // another process won the race
-        return folder
     }
 }

@@ -2,9 +2,10 @@ import Foundation
 import Registry
 import Synchronization
 
-/// One endpoint in the agent: its traffic routes (pools with weights), what it has applied,
-/// and its recent events. The manager changes it; requests read its routes.
-final class EndpointRuntime: @unchecked Sendable {
+/// One endpoint in the agent: its traffic routes (pools with weights), its update machine,
+/// what it has applied, and its recent events. The manager changes it; requests read its
+/// routes.
+final class EndpointRuntime: Sendable {
     let name: String
     struct Route {
         var pool: WorkerPool
@@ -12,15 +13,16 @@ final class EndpointRuntime: @unchecked Sendable {
     }
     struct State {
         var routes: [Route] = []
-        var applied: (generation: Int, config: EndpointConfig)?
-        var status = "Creating"
-        var updating = false
-        /// The generation being applied, and the pools it is starting (to abort when a newer one is asked for).
-        var updatingGeneration: Int?
-        var pending: [WorkerPool] = []
+        var machine = UpdateMachine()
+        /// The configuration in service and the one being applied.
+        var applied: EndpointConfig?
+        var target: EndpointConfig?
+        /// Routes before the update under way, and the pools it started (or still starts).
+        var old: [Route] = []
+        var new: [WorkerPool] = []
+        /// A scale-out under way (one at a time per endpoint).
         var scaling = false
-        var lastScale = Date.distantPast
-        var samples: [ObjectIdentifier: [Int]] = [:]
+        var scalers: [ObjectIdentifier: Scaler] = [:]
         var lastUpdate: JSONValue = .null
         var failureReason: String?
         var history: [JSONValue] = []
@@ -41,7 +43,7 @@ final class EndpointRuntime: @unchecked Sendable {
             guard let pool = pick() else { break }
             if let result = await pool.invoke(invocation) { return (pool.variant, result) }
         }
-        let status = state.withLock { $0.status }
+        let status = state.withLock { $0.machine.status }
         return (nil, .failure(503, "endpoint '\(name)' has no variant in service (status \(status)); see `slipway endpoints describe \(name)`"))
     }
 
@@ -72,7 +74,7 @@ final class EndpointRuntime: @unchecked Sendable {
         state.withLock { state in
             let total = state.routes.reduce(0) { $0 + $1.weight }
             var record: [String: JSONValue] = [
-                "status": .string(state.status),
+                "status": .string(state.machine.status),
                 "serving": .array(state.routes.map { route in
                     ["variant": .string(route.pool.variant.name), "model": .string(route.pool.variant.model),
                      "version": .int(Int64(route.pool.variant.version)), "workers": .int(Int64(route.pool.plannedCount)),
@@ -80,12 +82,23 @@ final class EndpointRuntime: @unchecked Sendable {
                 }),
                 "lastUpdate": state.lastUpdate, "history": .array(state.history), "updatedAt": .double(Date().timeIntervalSince1970),
             ]
-            if let applied = state.applied {
-                record["appliedGeneration"] = .int(Int64(applied.generation))
-                record["applied"] = applied.config.json
+            if let generation = state.machine.applied, let applied = state.applied {
+                record["appliedGeneration"] = .int(Int64(generation))
+                record["applied"] = applied.json
             }
             if let reason = state.failureReason { record["failureReason"] = .string(reason) }
             return record
         }
+    }
+
+    /// Routes `share` of the traffic to the new variants and the rest to the old ones, each
+    /// side keeping its variants' relative weights.
+    static func mix(old: [Route], new: [Route], share: Double) -> [Route] {
+        func scaled(_ routes: [Route], _ part: Double) -> [Route] {
+            let total = routes.reduce(0) { $0 + $1.weight }
+            return routes.map { Route(pool: $0.pool, weight: total > 0 ? $0.weight / total * part : 0) }
+        }
+        if share >= 1 || old.isEmpty { return scaled(new, 1) }
+        return scaled(old, 1 - share) + scaled(new, share)
     }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Registry
+import ServiceLifecycle
 
 /// The HTTP front of every endpoint (Hummingbird): `GET /ping` answers 200 while the agent
 /// runs; `POST /endpoints/NAME/invocations` sends the body to a worker of the endpoint with
@@ -12,22 +13,30 @@ import Registry
 /// 400 from the model's input handling, 406 for an Accept it cannot produce, 500 with the
 /// model's message when it raised, 503 while no variant is in service, 504 when a worker
 /// took too long.
-package struct EndpointServer: Sendable {
+package struct EndpointServer: Service, Sendable {
+    /// The endpoints served.
     package let manager: EndpointManager
+    /// The address and port listened on (port 0: any free one, told to `onListening`).
     package let host: String
     package let port: Int
     /// The largest request body accepted (SageMaker's real-time limit is 6 MB).
     package var maxBodyBytes = 6 << 20
+    private let logger: Logger
+    private let onListening: @Sendable (Int) async -> Void
 
-    /// A server for `manager`'s endpoints on `host:port` (port 0: any free one).
-    package init(manager: EndpointManager, host: String = "127.0.0.1", port: Int) {
+    /// A server for `manager`'s endpoints on `host:port` (port 0: any free one), logging to
+    /// `logger`; `onListening` gets the bound port once it listens.
+    package init(manager: EndpointManager, host: String = "127.0.0.1", port: Int, logger: Logger,
+                 onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.manager = manager
         self.host = host
         self.port = port
+        self.logger = logger
+        self.onListening = onListening
     }
 
-    /// Serves until the task is cancelled. `onListening` gets the bound port (useful with port 0).
-    package func run(onListening: @escaping @Sendable (Int) async -> Void) async throws {
+    /// Serves until graceful shutdown (it finishes the requests it holds) or cancellation.
+    package func run() async throws {
         let router = Router()
         let manager = self.manager
         let limit = maxBodyBytes
@@ -54,19 +63,13 @@ package struct EndpointServer: Sendable {
         }
         let app = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "slipway"),
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: Self.logger)
-        try await app.runService(gracefulShutdownSignals: [])
+            onServerRunning: { [onListening] channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
+        // Hummingbird's Application is a Service: it ends on the graceful shutdown of the group this runs in.
+        try await app.run()
     }
 
     /// SageMaker's name for the header that names the variant that answered.
     static let variantHeader = HTTPField.Name("X-Amzn-Invoked-Production-Variant")
-
-    /// Hummingbird's own log: only what is critical (the agent reports a server that cannot start itself).
-    static let logger: Logger = {
-        var logger = Logger(label: "slipway.serving")
-        logger.logLevel = .critical
-        return logger
-    }()
 
     static func error(_ status: Int, _ message: String) -> Response {
         Response(status: .init(code: status), headers: [.contentType: "application/json"],

@@ -1,289 +1,178 @@
-import Foundation
 import Registry
 import Synchronization
 
-/// A request for a model, as the HTTP front received it.
-package struct Invocation: Sendable {
-    package var body: [UInt8]
-    package var contentType: String
-    package var accept: String
-
-    package init(body: [UInt8], contentType: String, accept: String) {
-        self.body = body
-        self.contentType = contentType
-        self.accept = accept
-    }
-}
-
-/// A model's answer: an HTTP-like status, the body and its type; `error` when it failed.
-package struct InvocationResult: Sendable {
-    package var status: Int
-    package var contentType: String
-    package var body: [UInt8]
-    package var error: String?
-
-    static func failure(_ status: Int, _ message: String) -> InvocationResult {
-        InvocationResult(status: status, contentType: "application/json", body: Array(JSONValue.object(["error": .string(message)]).serialized().utf8), error: message)
-    }
-}
-
-/// What a worker process needs: the variant's code, interpreter, unpacked model and limits.
-struct WorkerSpec: Sendable {
-    var code: String
-    var script: String
-    var python: String
-    var modelFolder: String
-    var workerScript: String
-    var memoryBytes: Int64
-    var logFile: String
-}
-
-/// One Python worker process (`slipway_worker.py`) in a bubblewrap sandbox: the code and
-/// the model read-only at `/opt/ml/code` and `/opt/ml/model`, a writable `/opt/ml/tmp`,
-/// the rest of the machine read-only, no network, the memory limit of the serve stage. It serves one request at a time; a thread of its own does the
-/// blocking pipe I/O, so the Swift concurrency pool never waits on a model.
-final class Worker: @unchecked Sendable {
+/// One worker of a pool: a process that loads the model, then serves one request at a time.
+/// Its lifetime is `run`, a child task of the manager's group; requests reach it through
+/// an `AsyncStream` of jobs. A request's timeout starts when the worker takes it; a request
+/// no worker takes within the queue timeout gives up.
+final class Worker: Sendable {
     let id: String
-    let pid: pid_t
-    private let toWorker: Int32
-    private let fromWorker: Int32
-    private let lock = NSCondition()
-    private var queue: [(header: JSONValue, body: [UInt8], done: @Sendable (Result<(JSONValue, [UInt8]), WorkerError>) -> Void)] = []
-    private var closed = false
-    private let exited = Atomic<Bool>(false)
-    /// Requests queued or running on this worker.
-    let inFlight = Atomic<Int>(0)
+    private let spec: WorkerSpec
+    private let jobs: AsyncStream<WorkerJob>
+    private let submit: AsyncStream<WorkerJob>.Continuation
+    private struct State {
+        var closed = false
+        var pending: [ObjectIdentifier: WorkerJob] = [:]
+        var connection: (any WorkerConnection)?
+        var killed = false
+    }
+    private let state = Mutex(State())
+    /// The worker's process id once it has loaded its model and answered a ping, or why it did not.
+    let ready = Promise<Result<Int32, WorkerError>>()
+    /// Set when the worker's process has ended and `run` returned.
+    let exited = Promise<Void>()
 
-    var isAlive: Bool { !exited.load(ordering: .relaxed) }
-
-    /// Starts the process (it loads its model in the background: see `ready`).
-    init(id: String, spec: WorkerSpec) throws(WorkerError) {
+    init(id: String, spec: WorkerSpec) {
         self.id = id
-        signal(SIGPIPE, SIG_IGN)  // a worker that dies must not take the agent with it
-        var input: [Int32] = [0, 0]
-        var output: [Int32] = [0, 0]
-        // Glibc's pipe2 is not visible to Swift here: pipe, then close-on-exec (a spawn on
-        // another thread in between could inherit the ends; see the session note).
-        guard pipe(&input) == 0 else { throw WorkerError("pipe failed: \(String(cString: strerror(errno)))") }
-        guard pipe(&output) == 0 else {
-            input.forEach { close($0) }
-            throw WorkerError("pipe failed: \(String(cString: strerror(errno)))")
-        }
-        for fd in input + output { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var log = open(spec.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        if log < 0 { log = open("/dev/null", O_WRONLY | O_CLOEXEC) }
-        defer { if log >= 0 { close(log) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, input[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, log, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for number in [SIGTERM, SIGINT, SIGPIPE, SIGCHLD] { sigaddset(&defaults, number) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-        let command = ["/usr/bin/prlimit", "--as=\(spec.memoryBytes)", "--", "/usr/bin/bwrap",
-                       "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/opt", "--dir", "/opt/ml/tmp",
-                       "--ro-bind", spec.code, "/opt/ml/code", "--ro-bind", spec.modelFolder, "/opt/ml/model",
-                       "--ro-bind", spec.workerScript, "/opt/slipway/slipway_worker.py",
-                       "--unshare-net", "--die-with-parent", "--chdir", "/opt/ml/code", "--",
-                       spec.python, "/opt/slipway/slipway_worker.py"]
-        let environment = [
-            "PATH=/usr/local/bin:/usr/bin:/bin", "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1", "HOME=/opt/ml/tmp", "TMPDIR=/opt/ml/tmp",
-            "SAGEMAKER_PROGRAM=\(spec.script)", "SM_MODEL_DIR=/opt/ml/model", "SLIPWAY_CODE_DIR=/opt/ml/code",
-            "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1", "MKL_NUM_THREADS=1",
-        ]
-        let argv = command.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var child: pid_t = 0
-        let spawned = posix_spawn(&child, command[0], &actions, &attributes, argv, envp)
-        close(input[0])
-        close(output[1])
-        guard spawned == 0 else {
-            close(input[1])
-            close(output[0])
-            throw WorkerError("cannot start a worker: \(String(cString: strerror(spawned)))")
-        }
-        pid = child
-        toWorker = input[1]
-        fromWorker = output[0]
-        let thread = Thread { [self] in serve() }
-        thread.name = "slipway-worker-\(id)"
-        thread.start()
+        self.spec = spec
+        (jobs, submit) = AsyncStream.makeStream(of: WorkerJob.self)
     }
 
-    /// Waits for the worker's first frame: its model loaded (`ready`) or why not. Past
-    /// `timeout` seconds the worker is killed and the wait fails.
-    func ready(timeout: Double) async throws(WorkerError) {
-        let header = try await exchange(nil, timeout: timeout).0
-        guard header["ready"] == true else {
-            throw WorkerError("the model did not load: \(header["error"]?.stringValue ?? "the worker exited")")
-        }
-    }
+    /// Whether the worker's process still runs (or is starting).
+    var isAlive: Bool { exited.current == nil }
 
-    /// A ping: the worker answers when it is idle and alive.
-    func ping(timeout: Double) async throws(WorkerError) {
-        let header = try await exchange((["op": "ping"], []), timeout: timeout).0
-        guard header["status"] == 200 else { throw WorkerError("ping failed: \(header.serialized())") }
-    }
-
-    /// Sends one request to the model and returns its answer. A worker that takes past
-    /// `timeout` is killed (it is stuck), and the request fails with 504.
-    func invoke(_ invocation: Invocation, timeout: Double) async -> InvocationResult {
-        let header: JSONValue = ["op": "invoke", "content_type": .string(invocation.contentType), "accept": .string(invocation.accept),
-                                 "length": .int(Int64(invocation.body.count))]
+    /// Runs the worker until `stop`, a timeout, the process's exit or cancellation: starts
+    /// it, waits up to `healthTimeout` for its model to load and a ping's answer, then takes
+    /// the queued requests one by one.
+    func run(launcher: any WorkerLauncher, clock: ServingClock, limits: WorkerLimits, healthTimeout: Duration) async {
         do {
-            let (answer, body) = try await exchange((header, invocation.body), timeout: timeout)
-            let status = Int(answer["status"]?.intValue ?? 500)
-            if status == 200 {
-                return InvocationResult(status: 200, contentType: answer["content_type"]?.stringValue ?? "application/json", body: body)
+            try await launcher.withWorker(spec, id: id, clock: clock, grace: limits.stopGrace) { connection in
+                try await self.serve(connection, clock: clock, limits: limits, healthTimeout: healthTimeout)
             }
-            return .failure(status, answer["error"]?.stringValue ?? "the model failed")
+        } catch let error as WorkerError {
+            ready.fulfil(.failure(error))
         } catch {
-            return .failure(error.timedOut ? 504 : 500, error.message)
+            ready.fulfil(.failure(WorkerError("worker '\(id)' failed: \(error)")))
         }
+        ready.fulfil(.failure(WorkerError("worker '\(id)' stopped before it was ready")))
+        let left = state.withLock { state -> [WorkerJob] in
+            state.closed = true
+            state.connection = nil
+            defer { state.pending.removeAll() }
+            return Array(state.pending.values)
+        }
+        submit.finish()
+        for job in left { job.abandonIfQueued(.failure(WorkerError("worker '\(id)' has stopped"))) }
+        exited.fulfil(())
     }
 
-    /// Closes the worker's input: it exits once it has answered what it holds. Killed after `grace` seconds.
-    func stop(grace: Double = 5) {
-        lock.lock()
-        closed = true
-        lock.signal()
-        lock.unlock()
-        let pid = self.pid
-        DispatchQueue.global().asyncAfter(deadline: .now() + grace) { [weak self] in
-            if self?.isAlive ?? false { kill(-pid, SIGKILL) }
+    private func serve(_ connection: any WorkerConnection, clock: ServingClock, limits: WorkerLimits, healthTimeout: Duration) async throws {
+        let killed = state.withLock { state in
+            state.connection = connection
+            return state.killed
         }
-    }
-
-    /// Queues one exchange (nil: read the ready frame) and waits for it.
-    private func exchange(_ request: (JSONValue, [UInt8])?, timeout: Double) async throws(WorkerError) -> (JSONValue, [UInt8]) {
-        inFlight.add(1, ordering: .relaxed)
-        defer { inFlight.subtract(1, ordering: .relaxed) }
-        let result: Result<(JSONValue, [UInt8]), WorkerError> = await withCheckedContinuation { continuation in
-            let finished = Atomic<Bool>(false)
-            let done: @Sendable (Result<(JSONValue, [UInt8]), WorkerError>) -> Void = { result in
-                if !finished.exchange(true, ordering: .relaxed) { continuation.resume(returning: result) }
+        if killed { connection.kill() }
+        let started = clock.now()
+        let (loaded, late) = await clock.deadline(healthTimeout, onTimeout: { connection.kill() }) { await connection.exchange(nil) }
+        guard let loaded, loaded.header["ready"] == true else {
+            let why = late ? "it did not load its model within \(healthTimeout)" : loaded?.header["error"]?.stringValue ?? "the worker exited"
+            throw WorkerError("the model did not load: \(why)")
+        }
+        let left = max(healthTimeout - (clock.now() - started), .seconds(1))
+        let (pong, _) = await clock.deadline(left, onTimeout: { connection.kill() }) { await connection.exchange(WorkerFrame(header: ["op": "ping"])) }
+        guard let pong, pong.header["status"] == 200 else {
+            throw WorkerError("ping failed: \(pong?.header.serialized() ?? "no answer within \(healthTimeout)")")
+        }
+        ready.fulfil(.success(connection.pid))
+        for await job in jobs {
+            guard take(job) else { continue }
+            let (answer, timedOut) = await clock.deadline(limits.requestTimeout, onTimeout: { connection.kill() }) {
+                await connection.exchange(job.frame)
             }
-            lock.lock()
-            if closed || !isAlive {
-                lock.unlock()
-                done(.failure(WorkerError("the worker has stopped")))
+            if timedOut {
+                job.finish(.failure(WorkerError("no answer within \(limits.requestTimeout); the worker was stopped", timedOut: true)))
                 return
             }
-            queue.append((request?.0 ?? .null, request?.1 ?? [], done))
-            lock.signal()
-            lock.unlock()
-            let pid = self.pid
-            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak self] in
-                guard !finished.load(ordering: .relaxed), self?.isAlive ?? false else { return }
-                kill(-pid, SIGKILL)
-                done(.failure(WorkerError("no answer within \(Int(timeout)) s; the worker was stopped", timedOut: true)))
+            guard let answer else {
+                job.finish(.failure(WorkerError("the worker exited (see its log)")))
+                return
             }
+            job.finish(.success(answer))
         }
-        return try result.get()
     }
 
-    /// The worker's thread: one exchange at a time until the input closes or the process dies.
-    private func serve() {
-        while true {
-            lock.lock()
-            while queue.isEmpty && !closed { lock.wait() }
-            if queue.isEmpty {
-                lock.unlock()
-                break
-            }
-            let job = queue.removeFirst()
-            lock.unlock()
-            if job.header != .null, !FrameIO.write(toWorker, header: job.header, body: job.body) {
-                job.done(.failure(WorkerError("the worker exited (see its log)")))
-                break
-            }
-            guard let answer = FrameIO.read(fromWorker) else {
-                job.done(.failure(WorkerError("the worker exited (see its log)")))
-                break
-            }
-            job.done(.success(answer))
+    private func take(_ job: WorkerJob) -> Bool {
+        state.withLock { state in
+            state.pending[ObjectIdentifier(job)] = nil
+            return job.take()
         }
-        close(toWorker)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        kill(-pid, SIGKILL)
-        close(fromWorker)
-        exited.store(true, ordering: .relaxed)
-        lock.lock()
-        let left = queue
-        queue.removeAll()
-        closed = true
-        lock.unlock()
-        for job in left { job.done(.failure(WorkerError("the worker exited (see its log)"))) }
+    }
+
+    /// Sends one request to the model and returns its answer: 504 when the model took past
+    /// the request timeout (the worker is killed), 503 when no worker took it in time, 500 when
+    /// the worker exited.
+    func invoke(_ invocation: Invocation, clock: ServingClock, limits: WorkerLimits) async -> InvocationResult {
+        let header: JSONValue = ["op": "invoke", "content_type": .string(invocation.contentType), "accept": .string(invocation.accept),
+                                 "length": .int(Int64(invocation.body.count))]
+        switch await exchange(WorkerFrame(header: header, body: invocation.body), clock: clock, queueTimeout: limits.queueTimeout) {
+        case .success(let answer):
+            let status = Int(answer.header["status"]?.intValue ?? 500)
+            if status == 200 {
+                return InvocationResult(status: 200, contentType: answer.header["content_type"]?.stringValue ?? "application/json", body: answer.body)
+            }
+            return .failure(status, answer.header["error"]?.stringValue ?? "the model failed")
+        case .failure(let error):
+            return .failure(error.timedOut ? 504 : error.busy ? 503 : 500, error.message)
+        }
+    }
+
+    /// Queues `frame` and waits for the answer, giving up if no one takes it within `queueTimeout`.
+    func exchange(_ frame: WorkerFrame, clock: ServingClock, queueTimeout: Duration) async -> Result<WorkerFrame, WorkerError> {
+        let job = WorkerJob(frame)
+        let queued = state.withLock { state -> Bool in
+            guard !state.closed else { return false }
+            state.pending[ObjectIdentifier(job)] = job
+            return true
+        }
+        guard queued, case .enqueued = submit.yield(job) else { return .failure(WorkerError("worker '\(id)' has stopped")) }
+        let id = self.id
+        let (result, _) = await clock.deadline(queueTimeout, onTimeout: {
+            job.abandonIfQueued(.failure(WorkerError("worker '\(id)' was busy for \(queueTimeout); retry, or allow more workers", busy: true)))
+        }) { await job.wait() }
+        state.withLock { $0.pending[ObjectIdentifier(job)] = nil }
+        return result
+    }
+
+    /// Takes no new request: the worker answers those queued, then exits.
+    func stop() { submit.finish() }
+
+    /// Kills the worker now (one still starting fails its health check at once).
+    func kill() {
+        let connection = state.withLock { state in
+            state.killed = true
+            return state.connection
+        }
+        connection?.kill()
     }
 }
 
-/// Why a worker could not answer.
-package struct WorkerError: Error, Sendable, CustomStringConvertible {
-    package var message: String
-    var timedOut = false
-    init(_ message: String, timedOut: Bool = false) {
-        self.message = message
-        self.timedOut = timedOut
-    }
-    package var description: String { message }
-}
+/// One request queued on a worker: queued, then taken by the worker or abandoned by its
+/// sender (gave up waiting), never both.
+final class WorkerJob: Sendable {
+    let frame: WorkerFrame
+    private let result = Promise<Result<WorkerFrame, WorkerError>>()
+    /// 0 queued, 1 taken, 2 abandoned.
+    private let phase = Atomic<Int>(0)
 
-/// The worker protocol's frames: a 4-byte big-endian header length, the JSON header, then
-/// `length` bytes of body.
-enum FrameIO {
-    static func write(_ fd: Int32, header: JSONValue, body: [UInt8]) -> Bool {
-        let text = Array(header.serialized().utf8)
-        let count = UInt32(text.count)
-        let prefix: [UInt8] = [UInt8(count >> 24), UInt8((count >> 16) & 0xFF), UInt8((count >> 8) & 0xFF), UInt8(count & 0xFF)]
-        return writeAll(fd, prefix + text) && writeAll(fd, body)
+    init(_ frame: WorkerFrame) { self.frame = frame }
+
+    /// The worker takes the job; false when its sender gave up.
+    func take() -> Bool { phase.compareExchange(expected: 0, desired: 1, ordering: .sequentiallyConsistent).exchanged }
+
+    /// The sender gives up unless a worker took the job.
+    func abandonIfQueued(_ outcome: Result<WorkerFrame, WorkerError>) {
+        if phase.compareExchange(expected: 0, desired: 2, ordering: .sequentiallyConsistent).exchanged { result.fulfil(outcome) }
     }
 
-    static func read(_ fd: Int32) -> (JSONValue, [UInt8])? {
-        guard let prefix = readExactly(fd, 4) else { return nil }
-        let count = prefix.reduce(0) { $0 << 8 | Int($1) }
-        guard count <= 1 << 20, let text = readExactly(fd, count), let header = try? JSONValue(parsing: text) else { return nil }
-        let length = Int(header["length"]?.intValue ?? 0)
-        guard length >= 0, let body = readExactly(fd, length) else { return nil }
-        return (header, body)
-    }
+    /// The worker's answer.
+    func finish(_ outcome: Result<WorkerFrame, WorkerError>) { result.fulfil(outcome) }
 
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return false }
-            offset += n
+    /// Waits for the answer; a cancelled sender abandons a job no worker took yet.
+    func wait() async -> Result<WorkerFrame, WorkerError> {
+        await withTaskCancellationHandler {
+            await result.value
+        } onCancel: {
+            abandonIfQueued(.failure(WorkerError("the request was cancelled")))
         }
-        return true
-    }
-
-    private static func readExactly(_ fd: Int32, _ count: Int) -> [UInt8]? {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var offset = 0
-        while offset < count {
-            let n = bytes[offset...].withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return nil }
-            offset += n
-        }
-        return bytes
     }
 }

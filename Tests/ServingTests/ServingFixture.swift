@@ -1,5 +1,7 @@
 import Foundation
+import Logging
 import Registry
+import ServiceLifecycle
 import Synchronization
 @testable import Serving
 
@@ -7,42 +9,91 @@ import Synchronization
 import FoundationNetworking
 #endif
 
-/// A Slipway home with a running `EndpointManager` and HTTP server on a free port, and
-/// helpers to make model versions (a code folder and a `model.tar.gz`) and to invoke.
-final class ServingFixture: @unchecked Sendable {
+/// A Slipway home with an `EndpointManager` and an `EndpointServer` on a free port, run as
+/// a ServiceGroup on a manual clock that the fixture moves while it waits; helpers make
+/// model versions (a code folder and a `model.tar.gz`) and invoke.
+final class ServingFixture: Sendable {
     let root: String
     let registry: Registry
     let records: EndpointRecords
     let manager: EndpointManager
-    private var tasks: [Task<Void, Never>] = []
-    private final class Bound: Sendable { let port = Atomic<Int>(0) }
-    private let bound = Bound()
-    var port: Int { bound.port.load(ordering: .relaxed) }
+    let clock = ManualClock()
+    private let bound = Atomic<Int>(0)
+    var port: Int { bound.load(ordering: .relaxed) }
+    static let quiet = Logger(label: "slipway.test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    /// A new home, or the one at `root` (to play a restarted agent).
-    init(root existing: String? = nil) async throws {
+    private init(root existing: String?) throws {
         var template = Array((NSTemporaryDirectory() + "slipway-serving-XXXXXX").utf8CString)
         root = existing ?? String(cString: mkdtemp(&template)!)
         registry = try Registry(home: root)
         records = EndpointRecords(registry: registry)
-        manager = try EndpointManager(home: root, registry: registry)
-        let manager = self.manager
-        let bound = self.bound
-        tasks.append(Task { await manager.run(interval: 0.2) })
-        tasks.append(Task { try? await EndpointServer(manager: manager, port: 0).run { bound.port.store($0, ordering: .relaxed) } })
-        for _ in 0..<200 where port == 0 { try await Task.sleep(for: .milliseconds(50)) }
+        // Python workers run in real time: no request or queue timeout while the clock races.
+        var limits = WorkerLimits()
+        limits.requestTimeout = .seconds(3600)
+        limits.queueTimeout = .seconds(3600)
+        manager = try EndpointManager(home: root, registry: registry, logger: Self.quiet, clock: clock, interval: .milliseconds(200), limits: limits)
     }
 
-    /// Stops serving, keeping the home.
-    func stop() async {
-        tasks.forEach { $0.cancel() }
-        for task in tasks { await task.value }
-        await manager.stopAll()
+    /// Runs `body` with a manager and a server for a new home (or the one at `root`, to play
+    /// a restarted agent), then shuts both down gracefully, checks that no worker process is
+    /// left, and removes the home unless `keep`.
+    static func with(root: String? = nil, _ body: (ServingFixture) async throws -> Void) async throws {
+        _ = try await withHome(root: root, keep: false, body)
     }
 
-    func shutdown() async {
-        await stop()
-        try? FileManager.default.removeItem(atPath: root)
+    /// `with`, returning the home's path (kept when `keep`); `graceful: false` cancels the
+    /// services instead of shutting them down gracefully.
+    static func withHome(root: String? = nil, keep: Bool, graceful: Bool = true, _ body: (ServingFixture) async throws -> Void) async throws -> String {
+        let fixture = try ServingFixture(root: root)
+        let server = EndpointServer(manager: fixture.manager, port: 0, logger: quiet) { port in fixture.bound.store(port, ordering: .relaxed) }
+        let group = ServiceGroup(configuration: .init(services: [fixture.manager, server], logger: quiet))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var failure: (any Error)?
+            do {
+                guard await eventually(within: 20, { fixture.port != 0 }) else { throw WorkerError("the endpoint server did not start") }
+                try await body(fixture)
+            } catch {
+                failure = error
+            }
+            if graceful {
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            } else {
+                tasks.cancelAll()
+                _ = await tasks.nextResult()  // the group's cancellation error
+            }
+            if let failure { throw failure }
+        }
+        let left = processes(mentioning: fixture.root)
+        if !left.isEmpty { throw WorkerError("worker processes outlived the manager: \(left)") }
+        if !keep { try? FileManager.default.removeItem(atPath: fixture.root) }
+        return fixture.root
+    }
+
+    /// Pids of processes whose command line mentions `text`.
+    static func processes(mentioning text: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard pid != getpid(), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(text)
+        }
+    }
+
+    /// Moves the manager's clock on 50 ms and lets 5 ms of real time pass (time runs 10× fast).
+    func pump() async {
+        clock.advance(by: .milliseconds(50))
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+
+    /// Pumps until `condition` holds (at most `timeout` real seconds); false if it never did.
+    func pump(until condition: () async throws -> Bool, timeout: Double = 60) async rethrows -> Bool {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            await pump()
+        }
+        return try await condition()
     }
 
     static let python: String = {
@@ -52,7 +103,6 @@ final class ServingFixture: @unchecked Sendable {
         }
         return "/usr/bin/python3"
     }()
-
     /// A model version whose `serve.py` answers `{"version": N, "sum": ...}` for a JSON list;
     /// `serve` replaces the script's text.
     func variant(_ model: String, version: Int, serve: String? = nil, workers: Int = 1) throws -> VariantConfig {
@@ -103,17 +153,19 @@ final class ServingFixture: @unchecked Sendable {
 
     /// Waits until the update to `generation` has an outcome; returns the status record.
     func settled(_ name: String, generation: Int, timeout: Double = 60) async throws -> [String: JSONValue] {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
+        var settled: [String: JSONValue]?
+        _ = try await pump(until: {
             if let status = try records.status(name), status["lastUpdate"]?["generation"]?.intValue == Int64(generation),
                 let outcome = status["lastUpdate"]?["outcome"]?.stringValue, outcome != "InProgress" {
-                return status
+                settled = status
             }
-            try await Task.sleep(for: .milliseconds(100))
+            return settled != nil
+        }, timeout: timeout)
+        guard let settled else {
+            throw WorkerError("generation \(generation) of '\(name)' did not settle in \(timeout) s: \(String(describing: try records.status(name)))")
         }
-        throw WorkerError("generation \(generation) of '\(name)' did not settle in \(timeout) s: \(String(describing: try records.status(name)))")
+        return settled
     }
-
     struct Answer {
         var status: Int
         var body: String
