@@ -71,8 +71,9 @@ import FoundationNetworking
             #expect(try versions.list("demand").count == 1)
             group.cancelAll()
         }
-        // Nothing the agent started is still running.
-        #expect(AgentFixture.children(of: getpid()).isEmpty, "left running: \(AgentFixture.children(of: getpid()))")
+        // Nothing the agent started is still running (other suites' children are not ours).
+        let left = AgentFixture.children(of: getpid()).filter { $0.contains(fixture.root) }
+        #expect(left.isEmpty, "left running: \(left)")
     }
 
     func invoke(port: Int, endpoint: String, _ body: String) async throws -> (Int, String) {
