@@ -14,13 +14,21 @@ import StatesLanguage
 /// their journals stay RUNNING for the next agent), then the server closes and the
 /// endpoints' workers are drained. One agent runs per home (`HOME/agent.lock`).
 package final class Agent: Sendable {
+    /// What it runs with.
     package let configuration: AgentConfiguration
+    /// The home's registry.
     package let registry: Registry
+    /// Where every service logs (passed in by the executable).
     package let logger: Logger
+    /// The build side: the spool, the watcher, the queue, the builder.
     package let builds: BuildAgent
+    /// The pipelines' task resources for this home.
     package let training: TrainingResources
+    /// Runs state machine executions in this process.
     package let executions: ExecutionService
+    /// Turns approvals into deployments.
     package let approvals: ApprovalService
+    /// Serves and updates the endpoints.
     package let endpoints: EndpointManager
 
     /// An agent for the configured home; takes its lock (failing when another agent
@@ -58,11 +66,14 @@ package final class Agent: Sendable {
     /// stops the others).
     package func run() async throws {
         logger.info("agent running", metadata: ["home": "\(configuration.home)", "pid": "\(getpid())"])
-        let group = ServiceGroup(configuration: .init(
+        var group = ServiceGroupConfiguration(
             services: services().map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
                                                failureTerminationBehavior: .gracefullyShutdownGroup) },
-            gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
-        try await group.run()
+            gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        // Past this, what still runs (a long build step, say) is cancelled: the process
+        // layer ends its group, so the agent stops within systemd's TimeoutStopSec (30 s).
+        group.maximumGracefulShutdownDuration = configuration.shutdownGrace
+        try await ServiceGroup(configuration: group).run()
         logger.info("agent stopped")
     }
 
@@ -91,6 +102,7 @@ package struct AgentConfiguration: Sendable {
     package var home: String
     /// A shared folder of Python environments (`SLIPWAY_ENVIRONMENTS`), else `HOME/envs`.
     package var environments: String?
+    /// The address endpoints are served on.
     package var host = "127.0.0.1"
     /// 0 picks a free port (written to `HOME/serving.json`).
     package var port = 8080
@@ -100,6 +112,8 @@ package struct AgentConfiguration: Sendable {
     package var scanInterval: Duration = .seconds(2)
     /// How many executions run at once (`agent.json`'s `executions`).
     package var concurrentExecutions = 2
+    /// How long a graceful shutdown may take before what still runs is cancelled.
+    package var shutdownGrace: Duration = .seconds(20)
 
     /// The configuration for `home`, from `HOME/agent.json` where it says something.
     package init(home: String, settings: AgentSettings = AgentSettings()) {

@@ -19,10 +19,13 @@ package struct BuildService: Service {
 
     /// What the build service does after a build: notifications and training.
     package struct Pipelines: Sendable {
+        /// The pipelines' task resources (configs, notify targets).
         package let training: TrainingResources
+        /// Where trainings run.
         package let executions: ExecutionService
     }
 
+    /// Builds until graceful shutdown (after the build in progress).
     package func run() async throws {
         try FileManager.default.createDirectory(atPath: Spool(home: agent.home).folder, withIntermediateDirectories: true)
         try agent.markInterruptedBuilds()
@@ -62,23 +65,32 @@ package struct BuildService: Service {
         if succeeded {
             logger.info("build succeeded", metadata: metadata)
         } else {
-            metadata["error"] = "\(record["error"]?.stringValue ?? "")"
+            metadata["error.message"] = "\(record["error"]?.stringValue ?? "")"
             logger.warning("build failed", metadata: metadata)
         }
+        // Training first, notifications after: a crash while a webhook answers must not
+        // lose the training. Its name comes from the build, so asking twice finds it.
+        if succeeded { startTraining(record, metadata: metadata) }
         var details: [String: JSONValue] = ["model": .string(model)]
         for key in ["id", "commit", "branch", "error", "status"] { details[key] = record[key] }
         await Notifier(registry: pipelines.training.registry).notify(succeeded ? "BuildSucceeded" : "BuildFailed", details: details,
                                                                        targets: pipelines.training.notifyTargets(model: model))
-        guard succeeded else { return }
+    }
+
+    /// Starts the training a successful build asks for (`build.train`, not a composite).
+    func startTraining(_ record: [String: JSONValue], metadata: Logger.Metadata) {
+        var metadata = metadata
         do {
+            let model = record["model"]?.stringValue ?? ""
             let (config, _) = try pipelines.training.config(model: model)
             guard config.trainAfterBuild, config.compose.isEmpty else { return }
-            let (stored, lock) = try pipelines.executions.executions.createTraining(model: model, commit: record["commit"]?.stringValue)
+            let name = "training-" + (record["id"]?.stringValue ?? PipelineExecutions.newName("training", model: model))
+            let (stored, lock) = try pipelines.executions.executions.createTraining(model: model, commit: record["commit"]?.stringValue, name: name)
             metadata["execution.id"] = "\(stored.name)"
             logger.info("training started", metadata: metadata)
             pipelines.executions.submit(stored, lock: lock)
         } catch {
-            metadata["error"] = "\(error)"
+            metadata["error.message"] = "\(error)"
             logger.error("training could not start", metadata: metadata)
         }
     }

@@ -14,7 +14,9 @@ import Synchronization
 /// and task tokens reach a running execution through the home's files; nothing else
 /// needs a process of its own.
 package final class ExecutionService: Service, Sendable {
+    /// The home's executions and how to run them.
     package let executions: PipelineExecutions
+    /// How many executions run at once.
     package let limit: Int
     let logger: Logger
     let changes: Changes
@@ -24,8 +26,6 @@ package final class ExecutionService: Service, Sendable {
     /// Claims waiting to run; names this service has running or queued; names known to
     /// have ended, with their journal's size then (a redrive grows it).
     private let state = Mutex<(pending: [Claim], active: Set<String>, ended: [String: Int])>(([], [], [:]))
-    /// What `onEnd` is told when an execution ends (the agent logs and counts them).
-    private let ended: @Sendable (ExecutionStore.Stored, ExecutionOutcome) async -> Void
 
     /// One execution to run, with its lock when its creator holds it already.
     struct Claim: Sendable {
@@ -34,13 +34,11 @@ package final class ExecutionService: Service, Sendable {
     }
 
     /// A service running `executions`, `limit` at a time (at least 1).
-    package init(executions: PipelineExecutions, limit: Int, changes: Changes, logger: Logger,
-                 onEnd: @escaping @Sendable (ExecutionStore.Stored, ExecutionOutcome) async -> Void = { _, _ in }) {
+    package init(executions: PipelineExecutions, limit: Int, changes: Changes, logger: Logger) {
         self.executions = executions
         self.limit = max(1, limit)
         self.changes = changes
         self.logger = logger
-        self.ended = onEnd
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -54,19 +52,26 @@ package final class ExecutionService: Service, Sendable {
         if added { wake.yield() }
     }
 
-    /// Claims every RUNNING execution no process holds; returns how many were queued.
+    /// Claims every RUNNING execution no process holds (keeping its lock until it runs);
+    /// returns how many were queued. Ended executions are remembered with their journal's
+    /// size, so that a scan reads only what is new or was redriven.
     @discardableResult
     package func claimUnclaimed() -> Int {
         let (active, ended) = state.withLock { ($0.active, $0.ended) }
         let store = executions.store
-        var count = 0
-        for name in executions.unclaimed(skip: { active.contains($0) || ended[$0].map { [name = $0] size in size == store.journalSize(name) } == true }) {
-            guard let stored = try? executions.store.open(name) else { continue }
-            logger.info("claiming execution", metadata: ["execution.id": "\(name)", "execution.machine": "\(stored.stateMachineName)"])
-            submit(stored, lock: nil)
-            count += 1
+        let scan = executions.claimUnclaimed(skip: { name in
+            active.contains(name) || ended[name].map { $0 == store.journalSize(name) } == true
+        })
+        state.withLock { $0.ended.merge(scan.ended) { $1 } }
+        for (name, problem) in scan.unreadable where ended[name] == nil {
+            logger.error("an execution cannot be read; it is not resumed: \(problem)", metadata: ["execution.id": "\(name)"])
+            state.withLock { $0.ended[name] = store.journalSize(name) }  // said once, until it changes
         }
-        return count
+        for (stored, lock) in scan.claimed {
+            logger.info("claiming execution", metadata: ["execution.id": "\(stored.name)", "execution.machine": "\(stored.stateMachineName)"])
+            submit(stored, lock: lock)
+        }
+        return scan.claimed.count
     }
 
     /// Claims what is waiting, then runs executions until graceful shutdown; running
@@ -81,6 +86,12 @@ package final class ExecutionService: Service, Sendable {
             }
         }
         wake.finish()
+        // Claims that never ran give their locks back: the next agent takes them.
+        let left = state.withLock { state in
+            defer { state.pending.removeAll() }
+            return state.pending
+        }
+        for claim in left { state.withLock { _ = $0.active.remove(claim.stored.name) } }
     }
 
     /// Runs every queued claim (and what those runs queue) to its end, `limit` at a time;
@@ -90,7 +101,7 @@ package final class ExecutionService: Service, Sendable {
             var running = 0
             var outcomes: [ExecutionOutcome] = []
             while true {
-                if let claim = takeClaim(), running < limit {
+                if running < limit, let claim = takeClaim() {
                     running += 1
                     group.addTask { await self.execute(claim) }
                     continue
@@ -122,9 +133,13 @@ package final class ExecutionService: Service, Sendable {
             for await _ in wakeups {
                 while !Task.isCancelled, let claim = takeClaim() {
                     await slots.acquire()
-                    group.addTask {
+                    let added = group.addTaskUnlessCancelled {
                         await self.execute(claim)
                         await slots.release()
+                    }
+                    if !added {
+                        await slots.release()
+                        state.withLock { $0.pending.insert(claim, at: 0) }
                     }
                 }
             }
@@ -149,7 +164,6 @@ package final class ExecutionService: Service, Sendable {
             fields["execution.status"] = "\(outcome.status)"
             if let error = outcome.error { fields["error"] = "\(error.error): \(error.cause)" }
             if outcome.status == "SUCCEEDED" { logger.info("execution ended", metadata: fields) } else { logger.warning("execution ended", metadata: fields) }
-            await ended(claim.stored, outcome)
             return outcome
         } catch {
             logger.debug("execution skipped: \(error)", metadata: metadata)

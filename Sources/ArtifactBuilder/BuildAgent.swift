@@ -184,7 +184,7 @@ package final class BuildAgent: Sendable {
 
 extension FolderLock {
     /// The pid written in a held lock file, or nil when nobody holds it.
-    static func holder(of path: String) -> Int32? {
+    package static func holder(of path: String) -> Int32? {
         let fd = open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

@@ -6,8 +6,11 @@ import StatesLanguage
 /// executions, and running a stored execution to its end in this process. The agent's
 /// execution service and the CLI's `--wait` both run executions through `run`.
 package struct PipelineExecutions: Sendable {
+    /// The Slipway home.
     package let home: String
+    /// Its registry.
     package let registry: Registry
+    /// Its executions (`HOME/executions`).
     package let store: ExecutionStore
 
     /// The executions of `home` (kept in `HOME/executions`).
@@ -26,11 +29,13 @@ package struct PipelineExecutions: Sendable {
     }
 
     /// A stored `training` execution of `model` (its latest build, or the build of
-    /// `commit`), with its lock held until the caller drops it or runs it.
-    package func createTraining(model: String, commit: String? = nil) throws -> (ExecutionStore.Stored, ExecutionLock) {
+    /// `commit`), with its lock held until the caller drops it or runs it. With `name`
+    /// (the agent names a build's training after the build) an execution of that name
+    /// that exists already is an error that says so.
+    package func createTraining(model: String, commit: String? = nil, name: String? = nil) throws -> (ExecutionStore.Stored, ExecutionLock) {
         var input: [String: JSONValue] = ["model": .string(model)]
         if let commit { input["commit"] = .string(commit) }
-        return try store.createHeld(name: Self.newName("training", model: model), definition: try TrainingResources.definition(),
+        return try store.createHeld(name: name ?? Self.newName("training", model: model), definition: try TrainingResources.definition(),
                                     input: .object(input), stateMachineName: "training")
     }
 
@@ -68,16 +73,35 @@ package struct PipelineExecutions: Sendable {
                                 stateMachineName: stored.stateMachineName, journal: stored.journal)
     }
 
-    /// Every execution the journal says is RUNNING and no process holds: what a dead
-    /// process left, and what the CLI stored for the agent to run. `skip` says which to
-    /// leave unread (names known to run here, or to have ended with a journal of that size).
-    package func unclaimed(skip: (String) -> Bool = { _ in false }) -> [String] {
-        store.names().filter { name in
-            guard !skip(name), let stored = try? store.open(name),
-                (try? store.status(of: stored).status) == "RUNNING"
-            else { return false }
-            return store.lock(stored) != nil  // released at once: only asks whether anyone holds it
+    /// What a scan of the executions found.
+    package struct Scan: Sendable {
+        /// RUNNING executions no process held, each with its lock now held by the caller:
+        /// what a dead process left, and what the CLI stored for the agent to run.
+        package var claimed: [(stored: ExecutionStore.Stored, lock: ExecutionLock)] = []
+        /// Executions that have ended, with their journal's size (a redrive grows it).
+        package var ended: [String: Int] = [:]
+        /// Executions that cannot be read, with why.
+        package var unreadable: [String: String] = [:]
+    }
+
+    /// Claims every execution its journal says is RUNNING and no process holds, keeping
+    /// the lock so that nothing else takes it before it runs. `skip` names what to leave
+    /// unread (executions running here, or known to have ended with a journal of that size).
+    package func claimUnclaimed(skip: (String) -> Bool = { _ in false }) -> Scan {
+        var scan = Scan()
+        for name in store.names() where !skip(name) {
+            do {
+                let stored = try store.open(name)
+                guard try store.status(of: stored).status == "RUNNING" else {
+                    scan.ended[name] = store.journalSize(name)
+                    continue
+                }
+                if let lock = store.lock(stored) { scan.claimed.append((stored, lock)) }
+            } catch {
+                scan.unreadable[name] = "\(error)"
+            }
         }
+        return scan
     }
 }
 
@@ -94,6 +118,7 @@ package struct ExecutionBusy: Error, Sendable, CustomStringConvertible {
     package var name: String
     /// Names the busy execution.
     package init(name: String) { self.name = name }
+    /// What to tell a person.
     package var description: String {
         "execution '\(name)' is being run by another process (the agent, or a `--wait` command); follow it with `slipway executions describe \(name)`"
     }

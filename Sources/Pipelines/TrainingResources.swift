@@ -212,7 +212,8 @@ struct Register: TaskResource {
             if let archive = lineage["modelArchive"]?.stringValue {
                 let digest = try Digest.ofHostPath(archive)
                 lineage["modelDigest"] = .string(digest)
-                if let same = try versions.list(model).last(where: { $0["modelDigest"]?.stringValue == digest }) {
+                // (Only with the same verdict: looser gates may accept what was rejected.)
+                if let same = try versions.list(model).last(where: { $0["modelDigest"]?.stringValue == digest && $0["status"]?.stringValue == status.rawValue }) {
                     return ["model": .string(model), "version": same["version"] ?? .null, "status": same["status"] ?? .null,
                             "reasons": same["statusReason"].map { [$0] } ?? [], "sameAs": same["execution"] ?? .null]
                 }

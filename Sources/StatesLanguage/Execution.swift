@@ -161,6 +161,7 @@ package final class ExecutionHistory: Sendable {
     /// nothing more is written: the journal keeps the execution RUNNING, to be resumed.
     @discardableResult
     func record(_ type: String, _ detailsKey: String? = nil, _ details: JSONValue? = nil, after previous: Int? = nil) -> Int {
+        if Task.isCancelled { return events.withLock { $0.count } }
         let event = events.withLock { events in
             let event = HistoryEvent(id: events.count + 1, previousEventId: previous ?? events.count, timestamp: clock.now(),
                                      type: type, detailsKey: detailsKey, details: details)

@@ -32,18 +32,26 @@ package struct ExecutionStore: Sendable {
         }
         let machine = try parseMachine(definition)
         let path = folder + "/" + name
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-        } catch {
+        // Made whole in a folder nobody lists, then renamed into place: a process killed
+        // half way leaves a dot folder, never an execution that cannot be opened.
+        let scratch = folder + "/." + name + ".new-\(getpid())"
+        try? FileManager.default.removeItem(atPath: scratch)
+        guard !FileManager.default.fileExists(atPath: path) else {
             throw StatesError("States.Runtime", "an execution named '\(name)' already exists; resume it, or choose another name")
         }
-        guard let lock = ExecutionLock(path: path + "/lock", wait: false) else {
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        guard let lock = ExecutionLock(path: scratch + "/lock", wait: false) else {
             throw StatesError("States.Runtime", "cannot lock the new execution '\(name)' in \(folder)")
         }
-        try Data(definition.utf8).write(to: URL(fileURLWithPath: path + "/definition.json"))
+        try Data(definition.utf8).write(to: URL(fileURLWithPath: scratch + "/definition.json"))
         let meta: JSONValue = ["name": .string(name), "stateMachine": .string(stateMachineName), "input": input]
-        try Data(meta.serializedBytes(pretty: true)).write(to: URL(fileURLWithPath: path + "/execution.json"), options: .atomic)
+        try Data(meta.serializedBytes(pretty: true)).write(to: URL(fileURLWithPath: scratch + "/execution.json"))
+        // The lock stays held through the rename (it belongs to the open file).
+        guard rename(scratch, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: scratch)
+            throw StatesError("States.Runtime", "an execution named '\(name)' already exists (\(reason)); resume it, or choose another name")
+        }
         return (Stored(name: name, machine: machine, input: input, journal: FileJournal(path: path + "/journal.jsonl"), stateMachineName: stateMachineName), lock)
     }
 
@@ -111,9 +119,11 @@ package struct ExecutionStore: Sendable {
 
     /// The history recorded so far, and the status it tells (`RUNNING` until it ends).
     package func status(of stored: Stored) throws -> (status: String, history: [HistoryEvent]) {
-        let events = Replay(try stored.journal.records()).events
+        let replay = Replay(try stored.journal.records())
+        let events = replay.events
         guard let last = events.last else { return ("RUNNING", events) }
-        guard Replay.terminalEvents.contains(last.type) else { return ("RUNNING", events) }
+        // Redriven after it ended: it runs again (the agent claims it).
+        guard Replay.terminalEvents.contains(last.type), !replay.redriven else { return ("RUNNING", events) }
         return (ExecutionOutcome(finishedWith: last, history: events).status, events)
     }
 }

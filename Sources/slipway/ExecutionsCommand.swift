@@ -1,8 +1,8 @@
+import ArtifactBuilder
 import ArgumentParser
 import Foundation
 import JSON
 import Pipelines
-import Serving
 import StatesLanguage
 
 /// `slipway executions list|describe|history|resume`.
@@ -22,7 +22,12 @@ struct ExecutionsCommand: AsyncParsableCommand {
             throw CommandFailure(message: error.description, status: ExitStatus.failure)
         }
         if json {
-            print(outcome.json.serialized())
+            var printed = outcome.json
+            if case .object(var fields) = printed {
+                fields["execution"] = .string(stored.name)
+                printed = .object(fields)
+            }
+            print(printed.serialized())
         } else {
             print("\(stored.name): \(outcome.status)")
             if let output = outcome.output { print(output.serialized(pretty: true)) }
@@ -31,10 +36,11 @@ struct ExecutionsCommand: AsyncParsableCommand {
         if outcome.status != "SUCCEEDED" { throw ExitCode(1) }
     }
 
-    /// Leaves a stored execution to the running agent (which claims it within its scan
-    /// interval) and says so; without an agent, runs it here to its end.
+    /// Leaves a stored execution to the running agent (which claims it at once, or within
+    /// its scan interval) and says so; without an agent (nobody holds `agent.lock`), runs
+    /// it here to its end.
     static func handOver(_ stored: ExecutionStore.Stored, lock: ExecutionLock, json: Bool, home: HomeOption) async throws {
-        guard ServingMarker.read(home: home.absolutePath) != nil else {
+        guard FolderLock.holder(of: home.absolutePath + "/agent.lock") != nil else {
             if !json { print("no agent is running for \(home.absolutePath); running \(stored.name) here") }
             return try await finish(stored, lock: lock, json: json, home: home)
         }

@@ -4,7 +4,7 @@ import Pipelines
 import StatesLanguage
 
 /// `slipway logs EXECUTION [--state NAME] [--follow]`: the output of an execution's jobs.
-struct LogsCommand: ParsableCommand {
+struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs", abstract: "Show what an execution's jobs printed (a failed job's last lines are in its error cause).")
     @Argument(help: "The execution's name.") var execution: String
@@ -12,7 +12,7 @@ struct LogsCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Keep printing a running job's output until the execution ends.") var follow = false
     @OptionGroup var home: HomeOption
 
-    func run() throws {
+    func run() async throws {
         let (store, stored) = try ExecutionsCommand.open(execution, home: home)
         var logs = JobLogs(home: home.absolutePath, execution: stored.name, state: state)
         while true {
@@ -22,7 +22,7 @@ struct LogsCommand: ParsableCommand {
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
             guard follow, status == "RUNNING" else { break }
-            Thread.sleep(forTimeInterval: 0.3)
+            try await Task.sleep(for: .milliseconds(300))
         }
         if !logs.shownAny { print("no job output\(state.map { " for state '\($0)'" } ?? "") in '\(execution)' yet") }
     }

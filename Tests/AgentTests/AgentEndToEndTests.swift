@@ -13,9 +13,10 @@ import FoundationNetworking
 #endif
 
 /// The agent's services in this process, no `slipway` spawned: a push is built, trained,
-/// approved by a person, deployed by the approval service (`deploy.on_approval`), and
-/// served; a second approval event for the same version is consumed once; cancelling the
-/// agent leaves no worker or job running.
+/// approved by a person, deployed by the approval service (`deploy.on_approval`, the event
+/// consumed in the transaction that records the deployment), and served; the same commit
+/// trained again answers with version 1; an execution stored for the agent runs, and runs
+/// again when redriven; cancelling the agent leaves no worker or job running.
 @Suite(.serialized) struct AgentEndToEndTests {
     @Test func pushBuildTrainApproveDeployInvokeInOneProcess() async throws {
         let fixture = try AgentFixture()
@@ -69,10 +70,25 @@ import FoundationNetworking
             }
             #expect(outcome == "SUCCEEDED")
             #expect(try versions.list("demand").count == 1)
+
+            // An execution stored for the agent (as `slipway states run` or a redrive leave
+            // one) is claimed and run; redriven, it is claimed and run again.
+            let store = agent.executions.executions.store
+            let failing = #"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Test.Failed", "Cause": "on purpose"}}}"#
+            let stored = try store.create(name: "failing", definition: failing, input: [:], stateMachineName: "failing")
+            _ = try await eventually("the stored execution to fail", lines) { () -> Bool? in
+                try store.status(of: stored).status == "FAILED" ? true : nil
+            }
+            try store.redrive(stored)
+            let redriven = try await eventually("the redriven execution to fail again", lines) { () -> [String]? in
+                let (status, history) = try store.status(of: stored)
+                return status == "FAILED" && history.contains { $0.type == "ExecutionRedriven" } ? history.map(\.type) : nil
+            }
+            #expect(redriven.filter { $0 == "ExecutionFailed" }.count == 2, "\(redriven)")
             group.cancelAll()
         }
-        // Nothing the agent started is still running (other suites' children are not ours).
-        let left = AgentFixture.children(of: getpid()).filter { $0.contains(fixture.root) }
+        // Nothing the agent started is still running, child or not.
+        let left = AgentFixture.processes(naming: fixture.root)
         #expect(left.isEmpty, "left running: \(left)")
     }
 

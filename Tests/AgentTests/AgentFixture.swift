@@ -59,16 +59,16 @@ final class AgentFixture {
         return output
     }
 
-    /// The live processes whose parent is `pid` (zombies excluded).
-    static func children(of pid: Int32) -> [String] {
+    /// Every live process (zombies excluded) whose command line names `text`.
+    static func processes(naming text: String) -> [String] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { entry -> String? in
             guard Int32(entry) != nil, let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
                 let close = stat.lastIndex(of: ")") else { return nil }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 2, fields[0] != "Z", Int32(fields[1]) == pid else { return nil }
-            let command = (try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8))?.replacingOccurrences(of: "\0", with: " ") ?? ""
-            return "\(entry) \(command)"
+            guard fields.first != "Z", let command = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8),
+                command.contains(text) else { return nil }
+            return "\(entry) \(command.replacingOccurrences(of: "\0", with: " "))"
         }
     }
 }

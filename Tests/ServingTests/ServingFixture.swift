@@ -87,7 +87,7 @@ final class ServingFixture: Sendable {
     }
 
     /// Pumps until `condition` holds (at most `timeout` real seconds); false if it never did.
-    func pump(until condition: () async throws -> Bool, timeout: Double = 60) async rethrows -> Bool {
+    func pump(until condition: () async throws -> Bool, timeout: Double = 180) async rethrows -> Bool {
         let deadline = ContinuousClock.now + .seconds(timeout)
         while ContinuousClock.now < deadline {
             if try await condition() { return true }
@@ -152,7 +152,7 @@ final class ServingFixture: Sendable {
     }
 
     /// Waits until the update to `generation` has an outcome; returns the status record.
-    func settled(_ name: String, generation: Int, timeout: Double = 60) async throws -> [String: JSONValue] {
+    func settled(_ name: String, generation: Int, timeout: Double = 180) async throws -> [String: JSONValue] {
         var settled: [String: JSONValue]?
         _ = try await pump(until: {
             if let status = try records.status(name), status["lastUpdate"]?["generation"]?.intValue == Int64(generation),

@@ -16,7 +16,8 @@ import Testing
         let notify = "printf 'notify:\\n  - {webhook: \"http://127.0.0.1:\(port)/slipway\"}\\n  - {command: \"cat >> ../events.jsonl\"}\\n' >> slipway.yaml"
         let pushed = try shell.run("cd work && \(notify) && git commit -qam notify && git push -q origin main && \"$SLIPWAY\" agent --once")
         #expect(pushed.status == 0, "\(pushed.stdout)\(pushed.stderr)")
-        #expect(pushed.stdout.contains("training churn: SUCCEEDED"), "\(pushed.stdout)")
+        #expect(pushed.stdout.contains("execution ended execution.id=training-churn-"), "\(pushed.stdout)")
+        #expect(pushed.stdout.contains("execution.status=SUCCEEDED"), "\(pushed.stdout)")
 
         let versions = try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list churn --json").stdout)
         let first = try #require(versions.arrayValue?.first)

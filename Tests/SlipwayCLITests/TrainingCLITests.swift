@@ -114,7 +114,8 @@ import Testing
         try shell.modelRepository()
         let agent = try shell.run("cd work && git push -q origin main && \"$SLIPWAY\" agent --once")
         #expect(agent.status == 0, "\(agent.stderr)")
-        #expect(agent.stdout.contains("training demand: SUCCEEDED"), "\(agent.stdout)")
+        #expect(agent.stdout.contains("execution ended execution.id=training-demand-"), "\(agent.stdout)")
+        #expect(agent.stdout.contains("execution.status=SUCCEEDED"), "\(agent.stdout)")
         #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue?.count == 1)
 
         let off = try shell.run("""
@@ -122,7 +123,7 @@ import Testing
             "$SLIPWAY" agent --once
             """)
         #expect(off.status == 0, "\(off.stderr)")
-        #expect(!off.stdout.contains("training demand"), "\(off.stdout)")
+        #expect(!off.stdout.contains("training started"), "\(off.stdout)")
         #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue?.count == 1)
     }
 }
