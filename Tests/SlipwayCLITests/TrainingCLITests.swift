@@ -10,7 +10,10 @@ import Testing
     func train() throws -> JSONValue {
         let result = try shell.run("\"$SLIPWAY\" train demand --wait --json")
         #expect(result.status == 0 || result.status == 1, "\(result.stderr)")
-        return try JSONValue(parsing: result.stdout)
+        guard let outcome = try? JSONValue(parsing: result.stdout) else {
+            throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "train printed no JSON (status \(result.status)): \(result.stderr)"])
+        }
+        return outcome
     }
 
     /// What each job step said about the cache, in order.
@@ -48,6 +51,9 @@ import Testing
         let second = try train()
         let notes = cacheNotes(second)
         #expect(notes.count == 3 && notes.allSatisfy { $0.hasPrefix("hit: ") && $0.contains("from execution") }, "\(notes)")
+        // The same model archive: the answer is version 1, not a second version.
+        #expect(second["output"]?["version"] == 1)
+        #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue?.count == 1)
 
         // Only train.py changed: preprocess is reused, train and evaluate run again.
         #expect(try shell.run("cd work && echo '# tuned' >> train.py && git commit -qam tune && git push -q origin main && \"$SLIPWAY\" agent --once").status == 0)
@@ -55,7 +61,7 @@ import Testing
         let changed = cacheNotes(third)
         #expect(changed.count == 3 && changed[0].hasPrefix("hit: preprocess") && changed[1] == "miss" && changed[2] == "miss", "\(changed)")
 
-        let execution = try #require(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions show demand 3 --json").stdout)["execution"]?.stringValue)
+        let execution = try #require(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions show demand 2 --json").stdout)["execution"]?.stringValue)
         let name = String(execution.split(separator: ":").last ?? "")
         let logs = try shell.run("\"$SLIPWAY\" logs \(name) --state Preprocess")
         #expect(logs.stdout.contains("train rows: 390, test rows: 130"), "\(logs.stdout)")
