@@ -1,5 +1,6 @@
 import ArtifactBuilder
 import Foundation
+import Home
 import Logging
 import Pipelines
 import Registry
@@ -65,7 +66,8 @@ package final class Agent: Sendable {
     /// Runs every service until SIGTERM or SIGINT (or until one of them fails, which
     /// stops the others).
     package func run() async throws {
-        logger.info("agent running", metadata: ["home": "\(configuration.home)", "pid": "\(getpid())"])
+        logger.info("agent running", metadata: ["home.path": "\(configuration.home)", "process.pid": "\(getpid())"])
+        sweepScratchFolders()
         var group = ServiceGroupConfiguration(
             services: services().map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
                                                failureTerminationBehavior: .gracefullyShutdownGroup) },
@@ -75,6 +77,17 @@ package final class Agent: Sendable {
         group.maximumGracefulShutdownDuration = configuration.shutdownGrace
         try await ServiceGroup(configuration: group).run()
         logger.info("agent stopped")
+    }
+
+    /// Removes the scratch folders a killed agent left half made (it holds the home's
+    /// lock, so no other process of this home writes them now).
+    func sweepScratchFolders() {
+        let home = configuration.home
+        for (folder, markers) in [(home + "/outputs", [".staging-", ".incomplete-"]), (home + "/models", [".partial-"]),
+                                  (home + "/executions", [".new-"])] {
+            let swept = DurableFolders.sweep(folder, markers: markers)
+            if !swept.isEmpty { logger.info("removed \(swept.count) scratch folders a stopped agent left", metadata: ["folder.path": "\(folder)"]) }
+        }
     }
 
     /// One pass without serving (`slipway agent --once`, cron, tests): builds what is

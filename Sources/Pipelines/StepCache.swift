@@ -1,5 +1,6 @@
 import ArtifactBuilder
 import Foundation
+import Home
 import Jobs
 import Registry
 import StatesLanguage
@@ -53,6 +54,7 @@ struct StepCache {
                 try manager.createDirectory(atPath: staging + "/model", withIntermediateDirectories: true)
                 try manager.moveItem(atPath: archive, toPath: staging + "/model/model.tar.gz")
             }
+            try DurableFolders.sync(staging)
             if rename(staging, folder) != 0 {
                 guard errno == ENOTEMPTY || errno == EEXIST else {
                     throw StatesError("Job.Failed", "storing the outputs of \(stage) in '\(folder)' failed: \(String(cString: strerror(errno)))")

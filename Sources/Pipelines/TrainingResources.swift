@@ -207,14 +207,16 @@ struct Register: TaskResource {
         do {
             let model = prepared["model"]?.stringValue ?? "?"
             let versions = ModelVersions(registry: resources.registry)
-            // A training whose model archive is byte for byte an existing version's (every
-            // step came from the cache) answers with that version instead of another.
+            // A training of the same build whose model archive is byte for byte an existing
+            // version's (every step came from the cache) answers with that version instead
+            // of another. (Another build, a change of serve.py say, is another version.)
             if let archive = lineage["modelArchive"]?.stringValue {
                 let digest = try Digest.ofHostPath(archive)
                 lineage["modelDigest"] = .string(digest)
                 // (Only with the same verdict: looser gates may accept what was rejected.)
                 if let same = try versions.list(model).last(where: {
-                    $0["modelDigest"]?.stringValue == digest && ($0["status"] == "Rejected") == (status == .rejected)
+                    $0["modelDigest"]?.stringValue == digest && $0["build"] == lineage["build"]
+                        && ($0["status"] == "Rejected") == (status == .rejected)
                 }) {
                     return ["model": .string(model), "version": same["version"] ?? .null, "status": same["status"] ?? .null,
                             "reasons": same["statusReason"].map { [$0] } ?? [], "sameAs": same["execution"] ?? .null]

@@ -22,7 +22,9 @@ struct ModelFolders {
             let why = tar.timedOut ? "tar took over 10 minutes" : "tar exited with \(tar.status): \(tar.output.suffix(500))"
             throw WorkerError("cannot unpack the model '\(archive)' (\(why)); check that it is a gzipped tar archive")
         }
+        try DurableFolders.sync(scratch)
         if rename(scratch, folder) != 0 { try? FileManager.default.removeItem(atPath: scratch) }  // another process won the race
+        try DurableFolders.syncParent(of: folder)
         return folder
     }
 }
