@@ -29,6 +29,7 @@ package struct BuildService: Service {
     package func run() async throws {
         try FileManager.default.createDirectory(atPath: Spool(home: agent.home).folder, withIntermediateDirectories: true)
         try agent.markInterruptedBuilds()
+        startMissingTrainings()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await pass()
             do {
@@ -75,6 +76,26 @@ package struct BuildService: Service {
         for key in ["id", "commit", "branch", "error", "status"] { details[key] = record[key] }
         await Notifier(registry: pipelines.training.registry).notify(succeeded ? "BuildSucceeded" : "BuildFailed", details: details,
                                                                        targets: pipelines.training.notifyTargets(model: model))
+    }
+
+    /// Starts the training of each model's latest build when an agent died between
+    /// recording the build and starting its training: the build has no version and no
+    /// execution named after it.
+    func startMissingTrainings() {
+        do {
+            for item in try agent.registry.scan(BuildTables.models).items {
+                guard let build = item.attributes["latest"]?["build"]?.stringValue,
+                    let parsed = BuildTables.parse(buildID: build),
+                    let record = try agent.registry.get(BuildTables.builds, ItemKey(parsed.model, BuildTables.sortKey(parsed.number)))?.attributes,
+                    !FileManager.default.fileExists(atPath: pipelines.executions.executions.store.folder + "/training-" + build),
+                    try !ModelVersions(registry: agent.registry).list(parsed.model).contains(where: { $0["build"]?.stringValue == build })
+                else { continue }
+                logger.info("the latest build has no training; starting it", metadata: ["build.id": "\(build)"])
+                startTraining(record, metadata: ["model.name": "\(parsed.model)", "build.id": "\(build)"])
+            }
+        } catch {
+            logger.error("looking for builds without a training failed: \(error)")
+        }
     }
 
     /// Starts the training a successful build asks for (`build.train`, not a composite).

@@ -92,6 +92,32 @@ import FoundationNetworking
         #expect(left.isEmpty, "left running: \(left)")
     }
 
+    @Test func aBuildWhoseTrainingNeverStartedIsTrainedWhenTheAgentStarts() async throws {
+        let fixture = try AgentFixture()
+        try fixture.scaffold(model: "demand", deploy: "{endpoint: demand}")
+        try fixture.push()
+        let registry = try Registry(home: fixture.home)
+        var configuration = AgentConfiguration(home: fixture.home)
+        configuration.environments = AgentFixture.environments
+        configuration.port = 0
+        configuration.scanInterval = .milliseconds(300)
+        let lines = LogLines()
+        do {
+            // An agent that recorded the build and died before it started the training.
+            let first = try await Agent(configuration: configuration, registry: registry, logger: lines.logger)
+            let built = try await first.builds.runOnce()
+            #expect(built.first?.attributes["status"] == "succeeded")
+        }
+        let agent = try await Agent(configuration: configuration, registry: registry, logger: lines.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await agent.run() }
+            let version = try await eventually("version 1 of demand", lines) { try ModelVersions(registry: registry).get("demand", 1) }
+            #expect(version["build"] == "demand-1")
+            #expect(lines.contains("the latest build has no training; starting it"))
+            group.cancelAll()
+        }
+    }
+
     func invoke(port: Int, endpoint: String, _ body: String) async throws -> (Int, String) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/endpoints/\(endpoint)/invocations")!, timeoutInterval: 30)
         request.httpMethod = "POST"
