@@ -46,21 +46,25 @@ package final class Agent: Sendable {
         builds = try BuildAgent(home: home, registry: registry, builder: builder, logger: logger)
         let executions = ExecutionService(
             executions: PipelineExecutions(home: home, registry: registry), limit: configuration.concurrentExecutions,
-            changes: Changes(interval: configuration.scanInterval), logger: logger)
+            changes: Changes(interval: configuration.scanInterval, logger: logger), logger: logger)
         self.executions = executions
-        approvals = ApprovalService(training: training, executions: executions, changes: Changes(interval: configuration.scanInterval), logger: logger)
+        approvals = ApprovalService(training: training, executions: executions, changes: Changes(interval: configuration.scanInterval, logger: logger), logger: logger)
         endpoints = try EndpointManager(home: home, registry: registry, logger: logger)
     }
 
     /// The services in start order (shutdown runs in the reverse order).
     package func services() -> [any Service] {
-        let build = BuildService(agent: builds, pipelines: .init(training: training, executions: executions),
-                                 changes: Changes(interval: configuration.scanInterval), logger: logger)
         var services: [any Service] = [endpoints]
         if configuration.serve {
             services.append(HTTPService(manager: endpoints, host: configuration.host, port: configuration.port, home: configuration.home, logger: logger))
         }
-        return services + [executions, approvals, build]
+        return services + [executions, approvals, buildService()]
+    }
+
+    /// The build service over this agent's builds, trainings and notifications.
+    func buildService() -> BuildService {
+        BuildService(agent: builds, pipelines: .init(training: training, executions: executions),
+                     changes: Changes(interval: configuration.scanInterval, logger: logger), logger: logger)
     }
 
     /// Runs every service until SIGTERM or SIGINT (or until one of them fails, which
@@ -94,8 +98,7 @@ package final class Agent: Sendable {
     /// pending and runs the trainings they start, and every unclaimed execution, to their
     /// end. Approval events are left for a serving agent, which deploys them.
     package func runOnce() async throws -> (builds: Int, executions: [ExecutionOutcome]) {
-        let build = BuildService(agent: builds, pipelines: .init(training: training, executions: executions),
-                                 changes: Changes(interval: configuration.scanInterval), logger: logger)
+        let build = buildService()
         try builds.markInterruptedBuilds()
         builds.collect()
         var count = 0

@@ -1,4 +1,5 @@
 import GitWatcher
+import Logging
 import Synchronization
 
 /// Waits for a change in watched folders (inotify) or for an interval to pass, without
@@ -14,12 +15,17 @@ package final class Changes: Sendable {
     private let monitor: Mutex<ChangeMonitor?>
 
     /// Waits of at most `interval`, checked every `tick`, on `clock`. Without inotify
-    /// (a descriptor limit, say) it falls back to the interval alone.
-    package init(interval: Duration, tick: Duration = .milliseconds(100), clock: any Clock<Duration> = ContinuousClock()) {
+    /// (a descriptor limit, say) it falls back to the interval alone, and says so.
+    package init(interval: Duration, tick: Duration = .milliseconds(100), clock: any Clock<Duration> = ContinuousClock(), logger: Logger) {
         self.interval = interval
         self.tick = tick
         self.clock = clock
-        monitor = Mutex(try? ChangeMonitor())
+        do {
+            monitor = Mutex(try ChangeMonitor())
+        } catch {
+            logger.warning("inotify is not available (\(error)); changes are seen at the next scan")
+            monitor = Mutex(nil)
+        }
     }
 
     /// Returns when one of `folders` changed or `interval` passed; throws when the task
