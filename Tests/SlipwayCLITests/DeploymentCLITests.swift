@@ -132,7 +132,9 @@ import FoundationNetworking
         _ = try version(4)
         #expect(try shell.run("\"$SLIPWAY\" versions show churn 4 --json && \"$SLIPWAY\" approve churn 4").status == 0)
         var running: JSONValue = .null
-        for _ in 0..<60 {
+        // (The agent runs two executions at once; v3's deployment may hold a slot while it
+        // polls, so v4's can wait for it.)
+        for _ in 0..<240 {
             running = try json("\"$SLIPWAY\" registry get deployments churn --json")
             if running["item"]?["status"] == "InProgress" && running["item"]?["version"] == 4 { break }
             try await Task.sleep(for: .milliseconds(250))
