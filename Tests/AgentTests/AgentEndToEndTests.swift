@@ -24,10 +24,7 @@ import FoundationNetworking
         try fixture.push()
 
         let registry = try Registry(home: fixture.home)
-        var configuration = AgentConfiguration(home: fixture.home)
-        configuration.environments = AgentFixture.environments
-        configuration.port = 0
-        configuration.scanInterval = .milliseconds(300)
+        let configuration = fixture.configuration
         let lines = LogLines()
         let agent = try await Agent(configuration: configuration, registry: registry, logger: lines.logger)
 
@@ -97,10 +94,7 @@ import FoundationNetworking
         try fixture.scaffold(model: "demand", deploy: "{endpoint: demand}")
         try fixture.push()
         let registry = try Registry(home: fixture.home)
-        var configuration = AgentConfiguration(home: fixture.home)
-        configuration.environments = AgentFixture.environments
-        configuration.port = 0
-        configuration.scanInterval = .milliseconds(300)
+        let configuration = fixture.configuration
         let lines = LogLines()
         do {
             // An agent that recorded the build and died before it started the training.

@@ -39,6 +39,15 @@ final class AgentFixture {
 
     func push() throws { try sh("cd work && git push -q origin main") }
 
+    /// An agent configuration for this home: any free port, quick scans, the shared environments.
+    var configuration: AgentConfiguration {
+        var configuration = AgentConfiguration(home: home)
+        configuration.environments = Self.environments
+        configuration.port = 0
+        configuration.scanInterval = .milliseconds(300)
+        return configuration
+    }
+
     /// Runs `sh -c` in the root folder; throws with its output when it fails.
     @discardableResult
     func sh(_ script: String) throws -> String {

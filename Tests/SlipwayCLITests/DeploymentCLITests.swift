@@ -112,7 +112,7 @@ import FoundationNetworking
         #expect(statuses.count >= 5 && statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 }.count) of \(statuses.count) failed")
 
         // Version 3's model_fn raises; deploy.on_approval deploys it, and it is rolled back.
-        try push("sed -i 's/^deploy: {endpoint: churn}/deploy: {endpoint: churn, on_approval: true, timeout: 4s}/' slipway.yaml"
+        try push("sed -i 's/^deploy: {endpoint: churn}/deploy: {endpoint: churn, on_approval: true, timeout: 20s}/' slipway.yaml"
                  + " && printf '\\ndef model_fn(model_dir):\\n    raise RuntimeError(\"corrupt weights\")\\n' >> inference.py", "broken model")
         _ = try version(3)
         #expect(try shell.run("\"$SLIPWAY\" approve churn 3").status == 0)
@@ -144,7 +144,7 @@ import FoundationNetworking
         let runningName = running["item"]?["execution"]?.stringValue?.split(separator: ":").last.map(String.init) ?? "?"
         #expect(refused["cause"]?.stringValue?.contains(runningName) == true, "\(refused) \(running)")
         var timedOut: JSONValue = .null
-        for _ in 0..<120 {
+        for _ in 0..<360 {
             timedOut = try json("\"$SLIPWAY\" registry get deployments churn --json")
             if timedOut["item"]?["status"] == "TimedOut" { break }
             try await Task.sleep(for: .milliseconds(250))
