@@ -127,6 +127,12 @@ import FoundationNetworking
         #expect(rolledBack["status"] == "InService" && rolledBack["version"] == 2)
         #expect(await Self.invoke(port: port, "[[12, 70.5, 3, 1]]").variant == "churn-v2")
 
+        // Version 3's deployment ends once its next status check sees the rollback.
+        for _ in 0..<240 {
+            if try json("\"$SLIPWAY\" registry get deployments churn --json")["item"]?["status"] != "InProgress" { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+
         // Version 4 never loads: the deployment times out, and a second one is refused meanwhile.
         try push("sed -i 's/raise RuntimeError(\"corrupt weights\")/import time; time.sleep(3600)/' inference.py", "slow model")
         _ = try version(4)
