@@ -54,7 +54,7 @@ import Testing
     @Test func aKilledAgentsTrainingFinishesAfterARestartWithoutRunningASucceededTaskTwice() async throws {
         try shell.modelRepository()
         // Training takes a few seconds, so that the agent can be killed during it.
-        try shell.run("cd work && sed -i '1i import time; time.sleep(4)' train.py && git commit -qam 'slow train' && git push -q origin main")
+        try shell.run("cd work && sed -i '1i import time; time.sleep(15)' train.py && git commit -qam 'slow train' && git push -q origin main")
         let first = try startAgent("agent-1.log")
         let execution = try await waitFor("the training to start its train job") { () -> String? in
             guard let names = try json("\"$SLIPWAY\" executions list --json").arrayValue,
