@@ -18,13 +18,12 @@ import Testing
         try shell.start("exec \"$SLIPWAY\" agent --interval 0.3 --port 0 >>\(log) 2>&1")
     }
 
-    /// Polls `check` every 0.2 s for up to `seconds`, without holding a thread of the
-    /// concurrency pool while it waits; fails with the agent's log.
-    func waitFor<T>(_ what: String, seconds: Double = 180, _ check: () throws -> T?) async throws -> T {
+    /// Polls `check` every 0.2 s for up to `seconds`; fails with the agent's log.
+    func waitFor<T>(_ what: String, seconds: Double = 180, _ check: () throws -> T?) throws -> T {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if let value = try? check() { return value }
-            try await Task.sleep(for: .milliseconds(200))
+            Thread.sleep(forTimeInterval: 0.2)
         }
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "timed out waiting for \(what): \(try shell.run("tail -30 agent*.log").stdout)"])
     }
@@ -51,12 +50,12 @@ import Testing
         }
     }
 
-    @Test func aKilledAgentsTrainingFinishesAfterARestartWithoutRunningASucceededTaskTwice() async throws {
+    @Test func aKilledAgentsTrainingFinishesAfterARestartWithoutRunningASucceededTaskTwice() throws {
         try shell.modelRepository()
         // Training takes a few seconds, so that the agent can be killed during it.
         try shell.run("cd work && sed -i '1i import time; time.sleep(15)' train.py && git commit -qam 'slow train' && git push -q origin main")
         let first = try startAgent("agent-1.log")
-        let execution = try await waitFor("the training to start its train job") { () -> String? in
+        let execution = try waitFor("the training to start its train job") { () -> String? in
             guard let names = try json("\"$SLIPWAY\" executions list --json").arrayValue,
                 let name = names.first?["name"]?.stringValue, try shell.run("ls home/jobs/\(name)-train/output.log").status == 0
             else { return nil }
@@ -67,7 +66,7 @@ import Testing
         #expect(try json("\"$SLIPWAY\" executions describe \(execution) --json")["status"] == "RUNNING")
 
         let second = try startAgent("agent-2.log")
-        let described = try await waitFor("the training to finish") { () -> JSONValue? in
+        let described = try waitFor("the training to finish") { () -> JSONValue? in
             let described = try json("\"$SLIPWAY\" executions describe \(execution) --json")
             // (Not a ternary: `nil` there would become JSON's null.)
             if described["status"] == nil || described["status"] == "RUNNING" { return nil }
@@ -84,24 +83,24 @@ import Testing
         #expect(second.wait().status == 0)
     }
 
-    @Test func aKilledAgentsDeploymentEndsInServiceAndClearsItsMarkAfterARestart() async throws {
+    @Test func aKilledAgentsDeploymentEndsInServiceAndClearsItsMarkAfterARestart() throws {
         try shell.modelRepository()
         try shell.run("cd work && sed -i 's/^deploy: {\\(.*\\)}/deploy: {\\1, on_approval: true}/' slipway.yaml && sed -i 's/^def model_fn(model_dir):/def model_fn(model_dir):\\n    import time; time.sleep(3)/' serve.py && git commit -qam 'deploy on approval' && git push -q origin main")
         let first = try startAgent("agent-1.log")
-        _ = try await waitFor("version 1") { try json("\"$SLIPWAY\" versions list demand --json").arrayValue?.first }
+        _ = try waitFor("version 1") { try json("\"$SLIPWAY\" versions list demand --json").arrayValue?.first }
         #expect(try shell.run("\"$SLIPWAY\" approve demand 1 --note ok").status == 0)
-        let deployment = try await waitFor("the deployment to start") { () -> String? in
+        let deployment = try waitFor("the deployment to start") { () -> String? in
             (try json("\"$SLIPWAY\" executions list --json").arrayValue ?? []).compactMap { $0["name"]?.stringValue }.first { $0.hasPrefix("deployment-") }
         }
         // Killed with the deployment marked in progress.
-        _ = try await waitFor("the deployment mark") { () -> Bool? in
+        _ = try waitFor("the deployment mark") { () -> Bool? in
             try json("\"$SLIPWAY\" registry get deployments demand --json")["item"]?["status"] == "InProgress" ? true : nil
         }
         first.kill()
         _ = first.wait()
 
         let second = try startAgent("agent-2.log")
-        let described = try await waitFor("the deployment to finish") { () -> JSONValue? in
+        let described = try waitFor("the deployment to finish") { () -> JSONValue? in
             let described = try json("\"$SLIPWAY\" executions describe \(deployment) --json")
             // (Not a ternary: `nil` there would become JSON's null.)
             if described["status"] == nil || described["status"] == "RUNNING" { return nil }
