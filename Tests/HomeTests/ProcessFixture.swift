@@ -7,7 +7,7 @@ struct ProcessFixture {
 
     /// "Well before the 300 s sleep would end": loose, since a full test run on two cores
     /// keeps the concurrency pool busy (other suites block its threads) for seconds at a time.
-    static let bound = Duration.seconds(60)
+    static let bound = Duration.seconds(150)
 
     init() {
         var template = Array((NSTemporaryDirectory() + "slipway-home-tests-XXXXXX").utf8CString)

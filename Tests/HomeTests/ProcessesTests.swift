@@ -100,7 +100,7 @@ import Testing
 
     @Test func aDetachedChildOutlivesTheCallLogsToItsFileAndLeadsItsOwnSession() async throws {
         let log = fixture.root + "/daemon.log"
-        let pid = try await Processes.startDetached(fixture.sh("echo started; exec sleep 60"), log: log)
+        let pid = try await Processes.startDetached(fixture.sh("echo started; exec sleep 280"), log: log)
         defer { kill(pid, SIGKILL) }
         #expect(ProcessFixture.alive(pid))
         #expect(getsid(pid) == pid, "the detached child leads a session of its own")
