@@ -51,7 +51,7 @@ final class ServingFixture: Sendable {
             tasks.addTask { try await group.run() }
             var failure: (any Error)?
             do {
-                guard await eventually(within: 20, { fixture.port != 0 }) else { throw WorkerError("the endpoint server did not start") }
+                guard await eventually(within: 120, { fixture.port != 0 }) else { throw WorkerError("the endpoint server did not start in 120 s") }
                 try await body(fixture)
             } catch {
                 failure = error
