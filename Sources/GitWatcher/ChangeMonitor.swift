@@ -21,20 +21,9 @@ package final class ChangeMonitor {
         if inotify_add_watch(fd, folder, mask) >= 0 { watched.insert(folder) }
     }
 
-    /// Waits up to `timeout` seconds for a change, without holding a thread (it looks every
-    /// 100 ms); true when one came. Drains the events. A cancelled task stops waiting.
-    @discardableResult
-    package func change(within timeout: Double) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int(max(0, timeout) * 1000))
-        while true {
-            if wait(timeout: 0) { return true }
-            if ContinuousClock.now >= deadline || Task.isCancelled { return false }
-            do { try await Task.sleep(for: .milliseconds(100)) } catch { return false }
-        }
-    }
-
     /// Waits up to `timeout` seconds for a change; true when one came. Drains the events.
-    /// Blocks its thread: from async code, use `change(within:)`.
+    /// A timeout above 0 blocks its thread: the agent asks with 0 between sleeps on its
+    /// clock (`Agent.Changes`).
     @discardableResult
     package func wait(timeout: Double) -> Bool {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
