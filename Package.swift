@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         // FilePath and FileDescriptor, the types swift-subprocess takes (already one of its dependencies).
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        // The HTTP client (webhooks, the HTTP task, the CLI's calls to the agent), and the NIO types it speaks.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         // JSON values with a strict parser and a canonical writer: the leaf every module shares.
@@ -41,9 +44,13 @@ let package = Package(
         ]),
         // The Amazon States Language engine. Imports only JSON and Home (its `slipway:command` runs a process).
         .target(name: "StatesLanguage", dependencies: ["JSON", "Home", .product(name: "Crypto", package: "swift-crypto")]),
-        // The shipped ASL definitions and the task resources they call.
-        .target(name: "Pipelines", dependencies: ["Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving", "Jobs", "Home"],
-                resources: [.copy("Definitions")]),
+        // The shipped ASL definitions and the task resources they call, with the HTTP transport on AsyncHTTPClient.
+        .target(name: "Pipelines", dependencies: [
+            "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving", "Jobs", "Home",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], resources: [.copy("Definitions")]),
         // One stage job in SageMaker's layout, behind a back-end seam (the local bubblewrap sandbox).
         .target(name: "Jobs", dependencies: ["Registry", "Home", "JSON"]),
         // Endpoints, Python worker pools, blue/green updates, autoscaling.
@@ -78,7 +85,11 @@ let package = Package(
         .testTarget(name: "GitWatcherTests", dependencies: ["GitWatcher"]),
         .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder", "Home", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StatesLanguageTests", dependencies: ["StatesLanguage"]),
-        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "ArtifactBuilder", "Jobs"]),
+        // Includes the HTTP transport and webhooks against a real (Hummingbird) server on port 0.
+        .testTarget(name: "PipelinesTests", dependencies: [
+            "Pipelines", "ArtifactBuilder", "Jobs", "StatesLanguage", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "ArtifactBuilder", "GitWatcher", "Home", "Pipelines", "Registry", "Serving",
                                                    .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

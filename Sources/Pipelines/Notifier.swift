@@ -2,10 +2,7 @@ import ArtifactBuilder
 import Foundation
 import Home
 import Registry
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import StatesLanguage
 
 /// Tells `notify` targets what happened: a file gets the event as one JSON line, a command
 /// gets it on standard input (and in `$SLIPWAY_NOTIFICATION`), a webhook gets it as an HTTP
@@ -23,8 +20,15 @@ package struct Notifier: Sendable {
     package var firstRetryDelay: Double = 0.5
     /// How long a webhook may take to answer.
     package var requestTimeout: Double = 10
+    /// Where webhooks are posted.
+    package let transport: any HTTPTransport
 
-    package init(registry: Registry) { self.registry = registry }
+    /// A notifier recording its attempts in `registry` and posting webhooks through
+    /// `transport` (default: AsyncHTTPClient, `HTTPClientTransport`).
+    package init(registry: Registry, transport: any HTTPTransport = HTTPClientTransport()) {
+        self.registry = registry
+        self.transport = transport
+    }
 
     /// One delivery attempt's outcome.
     package struct Attempt: Sendable {
@@ -94,18 +98,13 @@ package struct Notifier: Sendable {
     }
 
     private func post(_ body: String, to url: String) async -> (Bool, String) {
-        guard let address = URL(string: url) else { return (false, "'\(url)' is not a URL") }
-        var request = URLRequest(url: address, timeoutInterval: requestTimeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("slipway", forHTTPHeaderField: "User-Agent")
-        request.httpBody = Data(body.utf8)
+        guard URL(string: url) != nil else { return (false, "'\(url)' is not a URL") }
         do {
-            let (_, response) = try await URLSession.shared.data(for: request)
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            return ((200..<300).contains(status), "HTTP \(status)")
+            let response = try await transport.send(method: "POST", url: url, headers: [("Content-Type", "application/json"), ("User-Agent", "slipway")],
+                                                    body: Array(body.utf8), timeout: .seconds(requestTimeout))
+            return ((200..<300).contains(response.status), "HTTP \(response.status)")
         } catch {
-            return (false, error.localizedDescription)
+            return (false, "\(error.reason); \(error.hint)")
         }
     }
 

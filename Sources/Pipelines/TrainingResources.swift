@@ -11,12 +11,16 @@ package struct TrainingResources: Sendable {
     package let registry: Registry
     /// Where stage jobs run (default: the local bubblewrap sandbox, work folders in `HOME/jobs`).
     package let jobs: any JobBackend
+    /// How the HTTP task and webhooks reach the network (default: AsyncHTTPClient).
+    package let http: any HTTPTransport
 
-    /// The resources of `home`; jobs run on `jobs`, else in the local sandbox.
-    package init(home: String, registry: Registry, jobs: (any JobBackend)? = nil) {
+    /// The resources of `home`; jobs run on `jobs`, else in the local sandbox; HTTP goes
+    /// through `http`, else through `HTTPClientTransport`.
+    package init(home: String, registry: Registry, jobs: (any JobBackend)? = nil, http: (any HTTPTransport)? = nil) {
         self.home = home
         self.registry = registry
         self.jobs = jobs ?? LocalSandboxBackend(folder: home + "/jobs")
+        self.http = http ?? HTTPClientTransport()
     }
 
     /// A shipped state machine: `training` or `deployment`.
@@ -35,7 +39,7 @@ package struct TrainingResources: Sendable {
 
     /// The resources of both shipped pipelines by URI (with the engine's built-ins).
     package var all: [String: any TaskResource] {
-        BuiltInResources.all.merging([
+        BuiltInResources.all(http: http).merging([
             "slipway:training.prepare": Prepare(resources: self), "slipway:training.job": Job(resources: self),
             "slipway:training.gates": Gates(), "slipway:training.register": Register(resources: self),
             "slipway:notify": Notify(resources: self),
@@ -244,7 +248,7 @@ struct Notify: TaskResource {
         }
         let model = details["model"]?.stringValue ?? ""
         let targets = resources.notifyTargets(model: model)
-        let notifier = Notifier(registry: resources.registry)
+        let notifier = Notifier(registry: resources.registry, transport: resources.http)
         var attempts = await notifier.notify(type, details: details, targets: targets)
         if details["version"]?["status"] == .string(ModelVersions.Status.pendingManualApproval.rawValue) {
             attempts += await notifier.notify("VersionPendingApproval", details: details, targets: targets)

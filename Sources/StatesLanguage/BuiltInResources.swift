@@ -50,9 +50,13 @@ package enum BuiltInResources {
         }
     }
 
-    /// The built-in resources by URI.
-    package static var all: [String: any TaskResource] {
+    /// The built-in resources by URI, with no HTTP transport: the HTTP task fails (`all(http:)`
+    /// gives it one).
+    package static var all: [String: any TaskResource] { all(http: nil) }
+
+    /// The built-in resources by URI, the HTTP task sending its requests through `http`.
+    package static func all(http: (any HTTPTransport)?) -> [String: any TaskResource] {
         ["slipway:echo": Echo(), "echo": Echo(), "slipway:fail": Fail(), "fail": Fail(), "slipway:command": RunCommand(),
-         "arn:aws:states:::http:invoke": HTTPInvoke(), "slipway:http": HTTPInvoke()]
+         "arn:aws:states:::http:invoke": HTTPInvoke(transport: http), "slipway:http": HTTPInvoke(transport: http)]
     }
 }

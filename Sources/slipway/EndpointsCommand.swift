@@ -1,11 +1,9 @@
 import ArgumentParser
 import Foundation
+import Pipelines
 import Registry
 import Serving
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import StatesLanguage
 
 /// `slipway endpoints list|describe|invoke|delete`.
 struct EndpointsCommand: AsyncParsableCommand {
@@ -59,14 +57,18 @@ struct EndpointsCommand: AsyncParsableCommand {
             guard let agent = ServingMarker.read(home: home.absolutePath) else {
                 throw CommandFailure(message: "no agent serves endpoints for \(home.absolutePath); start one with `slipway agent`", status: ExitStatus.failure)
             }
-            var request = URLRequest(url: URL(string: "http://\(agent.host):\(agent.port)/endpoints/\(name)/invocations")!, timeoutInterval: 70)
-            request.httpMethod = "POST"
-            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
-            if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
-            request.httpBody = Data(body.utf8)
-            let (data, response) = try await URLSession.shared.data(for: request)
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            let text = String(decoding: data, as: UTF8.self)
+            let url = "http://\(agent.host):\(agent.port)/endpoints/\(name)/invocations"
+            var headers = [(name: "Content-Type", value: contentType)]
+            if let accept { headers.append((name: "Accept", value: accept)) }
+            let response: HTTPTransportResponse
+            do {
+                response = try await HTTPClientTransport().send(method: "POST", url: url, headers: headers, body: Array(body.utf8), timeout: .seconds(70))
+            } catch {
+                throw CommandFailure(message: "the request to the agent at '\(url)' failed: \(error.reason); check that `slipway agent` still runs for \(home.absolutePath)",
+                                     status: ExitStatus.failure)
+            }
+            let status = response.status
+            let text = String(decoding: response.body, as: UTF8.self)
             guard (200..<300).contains(status) else {
                 throw CommandFailure(message: "endpoint '\(name)' answered \(status): \(text)", status: status == 404 ? ExitStatus.notFound : ExitStatus.failure)
             }

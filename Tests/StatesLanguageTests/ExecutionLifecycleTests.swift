@@ -161,35 +161,66 @@ final class TokenCatcher: TaskResource, @unchecked Sendable {
     }
 }
 
-@Suite(.serialized) struct HTTPInvokeTests {
-    @Test func theHTTPTaskCallsARealServerAndFailsOnErrorStatuses() async throws {
-        let folder = NSTemporaryDirectory() + "slipway-http-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try Data(#"{"price": 12.5}"#.utf8).write(to: URL(fileURLWithPath: folder + "/quote.json"))
-        let port = Int.random(in: 20_000..<40_000)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", folder]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
+/// The HTTP task as the engine sees it, through an in-memory transport: how it builds the
+/// request, shapes the result and maps failures. (Against a real server, through
+/// AsyncHTTPClient: PipelinesTests' `HTTPTransportTests`.)
+@Suite struct HTTPInvokeTests {
+    /// Answers from memory, recording each request.
+    final class MemoryTransport: HTTPTransport {
+        struct Sent: Sendable { var method: String, url: String, headers: [String: String], body: String? }
+        let sent = Mutex<[Sent]>([])
+        let answer: @Sendable (String) throws(HTTPTransportError) -> HTTPTransportResponse
+        init(answer: @escaping @Sendable (String) throws(HTTPTransportError) -> HTTPTransportResponse) { self.answer = answer }
+
+        func send(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]?,
+                  timeout: Duration) async throws(HTTPTransportError) -> HTTPTransportResponse {
+            let fields = Dictionary(headers.map { ($0.name, $0.value) }) { $1 }
+            sent.withLock { $0.append(Sent(method: method, url: url, headers: fields, body: body.map { String(decoding: $0, as: UTF8.self) })) }
+            return try answer(url)
         }
-        let machine = try StateMachine(json: """
-            {"StartAt": "Get", "States": {"Get": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
-              "Parameters": {"ApiEndpoint.$": "$.url", "Method": "GET", "QueryParameters": {"sku": "a1"}},
-              "ResultSelector": {"status.$": "$.StatusCode", "price.$": "$.ResponseBody.price"}, "End": true,
-              "Retry": [{"ErrorEquals": ["States.Http.Socket"], "IntervalSeconds": 1, "MaxAttempts": 10, "BackoffRate": 1}]}}}
-            """)
-        let engine = Engine(resources: BuiltInResources.all)
-        let ok = await engine.run(machine, input: ["url": .string("http://127.0.0.1:\(port)/quote.json")])
-        #expect(ok.status == "SUCCEEDED", "\(ok.error?.description ?? "")")
-        #expect(ok.output == ["status": 200, "price": 12.5])
-        let missing = await engine.run(machine, input: ["url": .string("http://127.0.0.1:\(port)/missing.json")])
+    }
+
+    let machine = try! StateMachine(json: """
+        {"StartAt": "Post", "States": {"Post": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+          "Parameters": {"ApiEndpoint.$": "$.url", "Method": "post", "QueryParameters": {"sku": "a1", "n": 2},
+                         "Headers": {"X-Trace": "t1"}, "RequestBody": {"units": 3}}, "End": true}}}
+        """)
+
+    @Test func theHTTPTaskSendsItsRequestThroughTheTransportAndShapesTheAnswer() async throws {
+        let transport = MemoryTransport { _ throws(HTTPTransportError) in
+            HTTPTransportResponse(status: 200, reason: "OK", headers: [("Content-Type", "application/json"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")],
+                                  body: Array(#"{"price": 12.5}"#.utf8))
+        }
+        let outcome = await Engine(resources: BuiltInResources.all(http: transport)).run(machine, input: ["url": "http://quotes.test/quote"])
+        #expect(outcome.status == "SUCCEEDED", "\(outcome.error?.description ?? "")")
+        #expect(outcome.output == ["StatusCode": 200, "StatusText": "OK", "ResponseBody": ["price": 12.5],
+                                   "Headers": ["Content-Type": "application/json", "Set-Cookie": "a=1, b=2"]])
+        let sent = try #require(transport.sent.withLock { $0.first })
+        #expect(sent.method == "POST")
+        #expect(sent.url == "http://quotes.test/quote?n=2&sku=a1")
+        #expect(sent.headers == ["X-Trace": "t1", "Content-Type": "application/json"])
+        #expect(sent.body == #"{"units":3}"#)
+    }
+
+    @Test func errorStatusesAndMissingAnswersAreStatesErrorsNamingTheURL() async throws {
+        let transport = MemoryTransport { url throws(HTTPTransportError) in
+            if url.contains("down") { throw HTTPTransportError(method: "POST", url: url, reason: "connection refused", hint: "check that a server listens at that address") }
+            return HTTPTransportResponse(status: 404, reason: "Not Found", body: Array("no such quote".utf8))
+        }
+        let engine = Engine(resources: BuiltInResources.all(http: transport))
+        let missing = await engine.run(machine, input: ["url": "http://quotes.test/missing"])
         #expect(missing.error?.error == "States.Http.StatusCode.404")
+        #expect(missing.error?.cause == "POST http://quotes.test/missing?n=2&sku=a1 answered 404: no such quote")
+        let down = await engine.run(machine, input: ["url": "http://down.test/quote"])
+        #expect(down.error?.error == "States.Http.Socket")
+        #expect(down.error?.cause.contains("'http://down.test/quote?n=2&sku=a1' failed: connection refused") == true, "\(down.error?.cause ?? "")")
+    }
+
+    @Test func withoutATransportTheHTTPTaskFailsSayingWhy() async throws {
+        let outcome = await Engine(resources: BuiltInResources.all).run(machine, input: ["url": "http://quotes.test/quote"])
+        #expect(outcome.error?.error == "States.TaskFailed")
+        #expect(outcome.error?.cause.contains("cannot POST 'http://quotes.test/quote?n=2&sku=a1': this engine has no HTTP transport") == true,
+                "\(outcome.error?.cause ?? "")")
     }
 }
 
