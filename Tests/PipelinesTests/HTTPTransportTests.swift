@@ -142,4 +142,24 @@ import Testing
             #expect(ContinuousClock.now - started < .seconds(2))
         }
     }
+
+    @Test func aBodyThatStallsAfterTheHeadStillEndsWithinTheTimeout() async throws {
+        let router = Router()
+        router.get("/stall") { _, _ -> Response in
+            Response(status: .ok, body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "first part"))
+                try await Task.sleep(for: .seconds(3))
+                try await writer.finish(nil)
+            })
+        }
+        try await Self.withServer(router) { port in
+            let url = "http://127.0.0.1:\(port)/stall"
+            let started = ContinuousClock.now
+            let error = await #expect(throws: HTTPTransportError.self) {
+                _ = try await HTTPClientTransport().send(method: "GET", url: url, headers: [], body: nil, timeout: .milliseconds(500))
+            }
+            #expect(error?.reason == "no answer within 0.5 s")
+            #expect(ContinuousClock.now - started < .seconds(2), "the body gets what is left of the timeout, not AsyncHTTPClient's 90 s read timeout")
+        }
+    }
 }
