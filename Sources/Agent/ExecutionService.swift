@@ -1,12 +1,17 @@
 import Foundation
+import JSON
 import Logging
 import Pipelines
 import ServiceLifecycle
 import StatesLanguage
 import Synchronization
 
-/// Runs state machine executions inside the agent: at most `limit` at once, each holding
-/// its execution's lock, in a task group that the service awaits, so shutting down
+/// Runs state machine executions inside the agent, each holding its execution's lock, in a
+/// task group that the service awaits. At most `limit` executions run jobs at once (a
+/// stage job or a command): an execution takes a slot when one of its job tasks starts
+/// and gives it back when its last one ends, so one sitting in a Wait state, a Retry
+/// back-off or a wait for a task token (a deployment polling its endpoint, say) holds
+/// none, and the light bookkeeping tasks never queue behind jobs. Shutting down
 /// cancels them (their jobs end, nothing more is recorded) and the next agent resumes
 /// them. At start, and whenever the executions folder changes, it claims every RUNNING
 /// execution that no process holds: what a killed agent left, and what the CLI stored
@@ -16,8 +21,10 @@ import Synchronization
 package final class ExecutionService: Service, Sendable {
     /// The home's executions and how to run them.
     package let executions: PipelineExecutions
-    /// How many executions run at once.
+    /// How many executions run jobs at once.
     package let limit: Int
+    /// The job slots every execution shares.
+    private let slots: Slots
     let logger: Logger
     let changes: Changes
     /// Wakes the drain loop when a claim is queued.
@@ -37,6 +44,7 @@ package final class ExecutionService: Service, Sendable {
     package init(executions: PipelineExecutions, limit: Int, changes: Changes, logger: Logger) {
         self.executions = executions
         self.limit = max(1, limit)
+        self.slots = Slots(self.limit)
         self.changes = changes
         self.logger = logger
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -94,14 +102,14 @@ package final class ExecutionService: Service, Sendable {
         for claim in left { state.withLock { _ = $0.active.remove(claim.stored.name) } }
     }
 
-    /// Runs every queued claim (and what those runs queue) to its end, `limit` at a time;
-    /// for `slipway agent --once`.
+    /// Runs every queued claim (and what those runs queue) to its end, `limit` running
+    /// jobs at a time; for `slipway agent --once`.
     package func runQueued() async -> [ExecutionOutcome] {
         await withTaskGroup(of: ExecutionOutcome?.self) { group in
             var running = 0
             var outcomes: [ExecutionOutcome] = []
             while true {
-                if running < limit, let claim = takeClaim() {
+                if let claim = takeClaim() {
                     running += 1
                     group.addTask { await self.execute(claim) }
                     continue
@@ -126,24 +134,28 @@ package final class ExecutionService: Service, Sendable {
         }
     }
 
-    /// Runs queued executions, at most `limit` at a time, until cancelled.
+    /// Runs queued executions until cancelled (their jobs `limit` at a time).
     private func drain() async {
-        let slots = Slots(limit)
         await withDiscardingTaskGroup { group in
             for await _ in wakeups {
                 while !Task.isCancelled, let claim = takeClaim() {
-                    await slots.acquire()
-                    let added = group.addTaskUnlessCancelled {
-                        await self.execute(claim)
-                        await slots.release()
-                    }
-                    if !added {
-                        await slots.release()
+                    guard group.addTaskUnlessCancelled(operation: { await self.execute(claim) }) else {
                         state.withLock { $0.pending.insert(claim, at: 0) }
+                        break
                     }
                 }
             }
         }
+    }
+
+    /// The home's task resources, the job ones taking a slot of `slots` for this execution.
+    private func resources(sharing slots: Slots) -> [String: any TaskResource] {
+        let slot = ExecutionSlot(slots)
+        var resources = executions.resources
+        for uri in PipelineExecutions.jobResources {
+            if let job = resources[uri] { resources[uri] = SlotHolding(job: job, slot: slot) }
+        }
+        return resources
     }
 
     @discardableResult
@@ -153,7 +165,7 @@ package final class ExecutionService: Service, Sendable {
         defer { state.withLock { _ = $0.active.remove(name) } }
         do {
             logger.info("execution running", metadata: metadata)
-            let outcome = try await executions.run(claim.stored, lock: claim.lock)
+            let outcome = try await executions.run(claim.stored, lock: claim.lock, resources: resources(sharing: slots))
             guard outcome.status != "RUNNING" else {
                 logger.info("execution left running: the agent is stopping; the next agent resumes it", metadata: metadata)
                 return outcome
@@ -172,8 +184,8 @@ package final class ExecutionService: Service, Sendable {
     }
 }
 
-/// A counting semaphore for the execution limit. Executions always end (cancelled ones
-/// promptly), so a waiter is always released.
+/// A counting semaphore for the limit on executions running jobs. Jobs always end
+/// (cancelled ones promptly), so a waiter is always released.
 actor Slots {
     private var free: Int
     private var waiters: [CheckedContinuation<Void, Never>] = []
@@ -190,5 +202,61 @@ actor Slots {
 
     func release() {
         if waiters.isEmpty { free += 1 } else { waiters.removeFirst().resume() }
+    }
+}
+
+/// One execution's hold on a job slot: taken when its first job task starts (a Map or a
+/// Parallel may run several at once), given back when its last one ends.
+actor ExecutionSlot {
+    private let slots: Slots
+    private var jobs = 0
+    private var holding = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(_ slots: Slots) { self.slots = slots }
+
+    /// Waits until this execution holds a slot, and counts one more job.
+    func enter() async {
+        jobs += 1
+        if holding { return }
+        if jobs > 1 {  // another job of this execution is taking the slot: wait for it
+            await withCheckedContinuation { waiting.append($0) }
+            return
+        }
+        await slots.acquire()
+        holding = true
+        for waiter in waiting { waiter.resume() }
+        waiting.removeAll()
+    }
+
+    /// Counts one job fewer, and gives the slot back after the last.
+    func leave() async {
+        jobs -= 1
+        if jobs == 0, holding {
+            holding = false
+            await slots.release()
+        }
+    }
+}
+
+/// A job task resource that runs only while its execution holds a job slot.
+struct SlotHolding: TaskResource {
+    let job: any TaskResource
+    let slot: ExecutionSlot
+
+    func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
+        await slot.enter()
+        if Task.isCancelled {  // the agent is stopping: start no job now
+            await slot.leave()
+            throw .interrupted
+        }
+        do {
+            let output = try await job.invoke(request)
+            await slot.leave()
+            return output
+        } catch {
+            await slot.leave()
+            throw error
+        }
     }
 }

@@ -23,6 +23,10 @@ package struct PipelineExecutions: Sendable {
     /// Every task resource an execution of this home may call: the built-ins and the pipelines'.
     package var resources: [String: any TaskResource] { TrainingResources(home: home, registry: registry).all }
 
+    /// The task resources that run jobs (a stage's sandboxed job, a command): what the
+    /// agent's limit on executions at once counts.
+    package static let jobResources: Set<String> = ["slipway:training.job", "slipway:command"]
+
     /// A new execution's name: `PIPELINE-MODEL-SECONDS-RANDOM`.
     package static func newName(_ pipeline: String, model: String) -> String {
         "\(pipeline)-\(model)-\(Int(Date().timeIntervalSince1970))-\(UUID().uuidString.prefix(6).lowercased())"
