@@ -9,9 +9,9 @@ import Testing
 
     func json(_ text: String) throws -> JSONValue { try JSONValue(parsing: text) }
 
-    @Test func aPushQueuesABuildThatTheAgentRuns() throws {
-        try shell.modelRepository()
-        let push = try shell.run("cd work && git push -q origin main && git rev-parse HEAD")
+    @Test func aPushQueuesABuildThatTheAgentRuns() async throws {
+        try await shell.modelRepository()
+        let push = try await shell.run("cd work && git push -q origin main && git rev-parse HEAD")
         #expect(push.status == 0, "\(push.stderr)")
         let pushed = push.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         // The hook spooled the push durably, without starting slipway.
@@ -21,24 +21,24 @@ import Testing
         #expect(spool.hasPrefix("repository \(shell.root)/model.git\n"))
         #expect(spool.contains("\(pushed) refs/heads/main"))
 
-        let agent = try shell.run("\"$SLIPWAY\" agent --once")
+        let agent = try await shell.run("\"$SLIPWAY\" agent --once")
         #expect(agent.status == 0, "\(agent.stdout)\(agent.stderr)")
         #expect(agent.stdout.contains("hook: pushed branch=main commit.sha=\(pushed.prefix(12)) repository=demand"), "\(agent.stdout)")
         #expect(agent.stdout.contains("build succeeded build.id=demand-1"), "\(agent.stdout)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: shell.home + "/spool").isEmpty)
-        let latest = try json(try shell.run("\"$SLIPWAY\" artifacts latest demand --stage preprocess --json").stdout)
+        let latest = try json(try await shell.run("\"$SLIPWAY\" artifacts latest demand --stage preprocess --json").stdout)
         #expect(latest["commit"]?.stringValue == pushed)
         #expect(latest["digest"]?.stringValue?.count == 64)
         #expect(FileManager.default.fileExists(atPath: (latest["path"]?.stringValue ?? "") + "/code/preprocess.py"))
-        let builds = try json(try shell.run("\"$SLIPWAY\" builds list demand --json").stdout)
+        let builds = try json(try await shell.run("\"$SLIPWAY\" builds list demand --json").stdout)
         #expect(builds.arrayValue?.map { $0["status"] } == ["succeeded"])
-        let show = try shell.run("\"$SLIPWAY\" builds show demand-1")
+        let show = try await shell.run("\"$SLIPWAY\" builds show demand-1")
         #expect(show.stdout.contains("cache hit") || show.stdout.contains("built train artifact"))
-        #expect(try shell.run("\"$SLIPWAY\" builds show demand-9").status == 4)
+        #expect(try await shell.run("\"$SLIPWAY\" builds show demand-9").status == 4)
     }
 
-    @Test func anExistingHookStillRunsAndABrokenSlipwayNeverFailsThePush() throws {
-        let setup = try shell.run("""
+    @Test func anExistingHookStillRunsAndABrokenSlipwayNeverFailsThePush() async throws {
+        let setup = try await shell.run("""
             set -e
             git init -q --bare -b main model.git
             printf '#!/bin/sh\\ncat > "$PWD/../previous-hook-ran"\\n' > model.git/hooks/post-receive
@@ -48,7 +48,7 @@ import Testing
             cd work && git checkout -q -b main && git add . && git commit -q -m 'first'
             """)
         #expect(setup.status == 0, "\(setup.stderr)")
-        #expect(try shell.run("cd work && git push -q origin main").status == 0)
+        #expect(try await shell.run("cd work && git push -q origin main").status == 0)
         let previous = try String(contentsOfFile: shell.root + "/previous-hook-ran", encoding: .utf8)
         #expect(previous.contains("refs/heads/main"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: shell.home + "/spool").count == 1)
@@ -56,16 +56,16 @@ import Testing
         // A spool that cannot be written: the push still succeeds and says what to do.
         try FileManager.default.removeItem(atPath: shell.home + "/spool")
         try Data("not a folder".utf8).write(to: URL(fileURLWithPath: shell.home + "/spool"))
-        let push = try shell.run("cd work && echo more >> train.py && git commit -qam more && git push -q origin main")
+        let push = try await shell.run("cd work && echo more >> train.py && git commit -qam more && git push -q origin main")
         #expect(push.status == 0)
         #expect(push.stderr.contains("slipway: could not spool this push"))
         #expect(push.stderr.contains("build MODEL"))
         #expect(try String(contentsOfFile: shell.root + "/previous-hook-ran", encoding: .utf8).contains("refs/heads/main"))
     }
 
-    @Test func manyPushesFromSeveralClonesAtOnceAreEachBuiltOrSuperseded() throws {
-        try shell.modelRepository()
-        let setup = try shell.run("""
+    @Test func manyPushesFromSeveralClonesAtOnceAreEachBuiltOrSuperseded() async throws {
+        try await shell.modelRepository()
+        let setup = try await shell.run("""
             set -e
             cd work && sed -i 's/^requirements: requirements.txt$/requirements: requirements.txt\\nbranches: [main, b0, b1, b2, b3]/' slipway.yaml
             git commit -qam 'build four branches' && git push -q origin main
@@ -79,25 +79,25 @@ import Testing
                 for n in 1 2 3; do echo "# \(i)-$n" >> train.py; git commit -qam "clone \(i) change $n"; git push -q origin b\(i); git rev-parse HEAD >> ../pushed; done
                 """)
         }
-        for pusher in pushers { #expect(pusher.wait().status == 0) }
+        for pusher in pushers { #expect(await pusher.wait().status == 0) }
         // A deleted branch and a tag are ignored.
-        #expect(try shell.run("cd clone0 && git tag v1 && git push -q origin v1 && git push -q origin :b3").status == 0)
+        #expect(try await shell.run("cd clone0 && git tag v1 && git push -q origin v1 && git push -q origin :b3").status == 0)
 
-        #expect(try shell.run("\"$SLIPWAY\" agent --once").status == 0)
+        #expect(try await shell.run("\"$SLIPWAY\" agent --once").status == 0)
         let pushed = try String(contentsOfFile: shell.root + "/pushed", encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(pushed.count == 12)
-        let builds = try json(try shell.run("\"$SLIPWAY\" builds list demand --limit 100 --json").stdout).arrayValue ?? []
+        let builds = try json(try await shell.run("\"$SLIPWAY\" builds list demand --limit 100 --json").stdout).arrayValue ?? []
         for commit in pushed {
             let statuses = builds.filter { $0["commit"]?.stringValue == commit }.compactMap { $0["status"]?.stringValue }
             #expect(statuses.count == 1 && ["succeeded", "superseded"].contains(statuses[0]), "commit \(commit): \(statuses)")
         }
         #expect(builds.filter { $0["status"] == "succeeded" }.count >= 5)  // main and each branch's newest
-        #expect(try json(try shell.run("\"$SLIPWAY\" registry scan build-requests --json").stdout).arrayValue?.isEmpty == true)
+        #expect(try await json(shell.run("\"$SLIPWAY\" registry scan build-requests --json").stdout).arrayValue?.isEmpty == true)
     }
 
-    @Test func anAgentKilledMidBuildBuildsItOnceAfterItsRestart() throws {
-        try shell.modelRepository()
-        let setup = try shell.run("""
+    @Test func anAgentKilledMidBuildBuildsItOnceAfterItsRestart() async throws {
+        try await shell.modelRepository()
+        let setup = try await shell.run("""
             set -e
             cd work && sed -i 's/run: python -m unittest discover -s tests/run: sleep 2 \\&\\& python -m unittest discover -s tests/' slipway.yaml
             git commit -qam 'slow tests' && git push -q origin main
@@ -107,43 +107,43 @@ import Testing
         var sawRunning = false
         for _ in 0..<300 where !sawRunning {
             usleep(50_000)
-            let builds = try? json(try shell.run("\"$SLIPWAY\" builds list demand --json").stdout)
+            let builds = try? json(try await shell.run("\"$SLIPWAY\" builds list demand --json").stdout)
             sawRunning = builds?.arrayValue?.first?["status"] == "running"
         }
         #expect(sawRunning, "the build never started")
         usleep(300_000)
         agent.kill()
-        _ = agent.wait()
+        _ = await agent.wait()
 
-        let restart = try shell.run("\"$SLIPWAY\" agent --once")
+        let restart = try await shell.run("\"$SLIPWAY\" agent --once")
         #expect(restart.status == 0, "\(restart.stderr)")
         #expect(restart.stdout.contains("build was interrupted; it will run again"), "\(restart.stdout)")
-        let builds = try json(try shell.run("\"$SLIPWAY\" builds list demand --json").stdout).arrayValue ?? []
+        let builds = try json(try await shell.run("\"$SLIPWAY\" builds list demand --json").stdout).arrayValue ?? []
         #expect(builds.compactMap { $0["status"]?.stringValue }.sorted() == ["interrupted", "succeeded"])
         #expect(Set(builds.compactMap { $0["commit"]?.stringValue }).count == 1)
-        #expect(try shell.run("\"$SLIPWAY\" agent --once").stdout.contains("done builds=0"))
+        #expect(try await shell.run("\"$SLIPWAY\" agent --once").stdout.contains("done builds=0"))
     }
 
-    @Test func theRunningAgentBuildsAPushAndStopsCleanlyOnSIGTERM() throws {
-        try shell.modelRepository()
+    @Test func theRunningAgentBuildsAPushAndStopsCleanlyOnSIGTERM() async throws {
+        try await shell.modelRepository()
         let agent = try shell.start("exec \"$SLIPWAY\" agent --interval 30")
         usleep(500_000)
-        #expect(try shell.run("cd work && git push -q origin main").status == 0)
+        #expect(try await shell.run("cd work && git push -q origin main").status == 0)
         var built = false
         for _ in 0..<400 where !built {
             usleep(50_000)
-            let builds = try? json(try shell.run("\"$SLIPWAY\" builds list demand --json").stdout)
+            let builds = try? json(try await shell.run("\"$SLIPWAY\" builds list demand --json").stdout)
             built = builds?.arrayValue?.first?["status"] == "succeeded"
         }
         #expect(built, "the running agent did not build the push (its interval is 30 s: the hook must wake it)")
         kill(agent.process.processIdentifier, SIGTERM)
-        let result = agent.wait()
+        let result = await agent.wait()
         #expect(result.status == 0 && !result.killed)
         #expect(result.stdout.contains("agent stopped"))
     }
 
-    @Test func installServiceWritesASystemdUnit() throws {
-        let result = try shell.run("\"$SLIPWAY\" agent install-service --unit-directory units --user builder")
+    @Test func installServiceWritesASystemdUnit() async throws {
+        let result = try await shell.run("\"$SLIPWAY\" agent install-service --unit-directory units --user builder")
         #expect(result.status == 0, "\(result.stderr)")
         let unit = try String(contentsOfFile: shell.root + "/units/slipway-agent.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=\(Slipway.binary) agent run --home \(shell.home)"))
@@ -152,11 +152,11 @@ import Testing
         #expect(unit.contains("Environment=SLIPWAY_HOME=\(shell.home)"))
     }
 
-    @Test func modelValidateReportsEveryProblemWithItsLine() throws {
-        try shell.modelRepository()
-        let good = try shell.run("\"$SLIPWAY\" model validate work && \"$SLIPWAY\" model validate --repo work --commit main")
+    @Test func modelValidateReportsEveryProblemWithItsLine() async throws {
+        try await shell.modelRepository()
+        let good = try await shell.run("\"$SLIPWAY\" model validate work && \"$SLIPWAY\" model validate --repo work --commit main")
         #expect(good.status == 0, "\(good.stderr)")
-        let bad = try shell.run("""
+        let bad = try await shell.run("""
             cd work && sed -i 's/    hyperparameters:/    hyperparams:/; s/script: serve.py/script: ..\\/serve.py/' slipway.yaml
             "$SLIPWAY" model validate .
             """)
@@ -164,16 +164,16 @@ import Testing
         #expect(bad.stderr.contains("unknown key 'hyperparams' in stages.train; did you mean 'hyperparameters'?"))
         #expect(bad.stderr.contains("'../serve.py' leaves the repository"))
         #expect(bad.stderr.contains("line "))
-        #expect(try shell.run("\"$SLIPWAY\" model init work --name demand").status == 1)  // already a model there
-        #expect(try shell.run("\"$SLIPWAY\" model init other --name Bad_Name").stderr.contains("invalid model name 'Bad_Name'"))
+        #expect(try await shell.run("\"$SLIPWAY\" model init work --name demand").status == 1)  // already a model there
+        #expect(try await shell.run("\"$SLIPWAY\" model init other --name Bad_Name").stderr.contains("invalid model name 'Bad_Name'"))
     }
 }
 
 @Suite(.serialized) struct WatcherCLITests {
     let shell = Shell()
 
-    @Test func aMirrorOfARemoteIsFetchedAndItsPushesBuilt() throws {
-        let setup = try shell.run("""
+    @Test func aMirrorOfARemoteIsFetchedAndItsPushesBuilt() async throws {
+        let setup = try await shell.run("""
             set -e
             git init -q --bare -b main remote.git
             git clone -q remote.git work 2>/dev/null && "$SLIPWAY" model init work --name demand >/dev/null
@@ -182,26 +182,26 @@ import Testing
             """)
         #expect(setup.status == 0, "\(setup.stderr)")
         #expect(FileManager.default.fileExists(atPath: shell.home + "/mirrors/demand.git/refs/heads/main"))
-        let first = try shell.run("\"$SLIPWAY\" agent --once")
+        let first = try await shell.run("\"$SLIPWAY\" agent --once")
         #expect(first.stdout.contains("build succeeded build.id=demand-1"), "\(first.stdout)\(first.stderr)")
-        let pushed = try shell.run("cd work && echo '# more' >> train.py && git commit -qam more && git push -q origin main && git rev-parse HEAD")
-        let second = try shell.run("\"$SLIPWAY\" agent --once")
+        let pushed = try await shell.run("cd work && echo '# more' >> train.py && git commit -qam more && git push -q origin main && git rev-parse HEAD")
+        let second = try await shell.run("\"$SLIPWAY\" agent --once")
         #expect(second.stdout.contains("build succeeded build.id=demand-2"), "\(second.stdout)")
-        let latest = try JSONValue(parsing: try shell.run("\"$SLIPWAY\" artifacts latest demand --stage train --json").stdout)
+        let latest = try JSONValue(parsing: try await shell.run("\"$SLIPWAY\" artifacts latest demand --stage train --json").stdout)
         #expect(latest["commit"]?.stringValue == pushed.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-        #expect(try shell.run("\"$SLIPWAY\" repo list").stdout.contains("demand\t\(shell.home)/mirrors/demand.git\tdemand"))
+        #expect(try await shell.run("\"$SLIPWAY\" repo list").stdout.contains("demand\t\(shell.home)/mirrors/demand.git\tdemand"))
     }
 
-    @Test func aBuildByHandBuildsTheDefaultBranchOrACommit() throws {
-        try shell.modelRepository()
-        #expect(try shell.run("cd work && git push -q origin main").status == 0)
-        let first = try shell.run("\"$SLIPWAY\" build demand --json")
+    @Test func aBuildByHandBuildsTheDefaultBranchOrACommit() async throws {
+        try await shell.modelRepository()
+        #expect(try await shell.run("cd work && git push -q origin main").status == 0)
+        let first = try await shell.run("\"$SLIPWAY\" build demand --json")
         #expect(first.status == 0, "\(first.stderr)")
         #expect(try JSONValue(parsing: first.stdout)["status"] == "succeeded")
-        let again = try shell.run("\"$SLIPWAY\" build demand --commit main")
+        let again = try await shell.run("\"$SLIPWAY\" build demand --commit main")
         #expect(again.status == 0)
         #expect(again.stdout.contains("cache hit: train artifact"))
-        let unknown = try shell.run("\"$SLIPWAY\" build pricing")
+        let unknown = try await shell.run("\"$SLIPWAY\" build pricing")
         #expect(unknown.status == 4)
         #expect(unknown.stderr.contains("no repository for model 'pricing'"))
     }

@@ -23,7 +23,7 @@ import FoundationNetworking
     }
 
     @Test func theQuickstartServesPricesNearTheTrueOptimumAndADemandUpdateRollsOutAlone() async throws {
-        let quickstart = try shell.run("\"$SLIPWAY\" quickstart --port 0 --fixtures '\(Self.fixtures)'")
+        let quickstart = try await shell.run("\"$SLIPWAY\" quickstart --port 0 --fixtures '\(Self.fixtures)'")
         let marker = try? JSONValue(parsing: String(contentsOfFile: shell.home + "/serving.json", encoding: .utf8))
         defer { if let pid = marker?["pid"]?.intValue { kill(pid_t(pid), SIGTERM) } }
         #expect(quickstart.status == 0, "\(quickstart.stdout)\n\(quickstart.stderr)")
@@ -51,17 +51,17 @@ import FoundationNetworking
 
         // Only the demand model changes: demand trains version 2, elasticity nothing new.
         let home = shell.home
-        let pushed = try shell.run("cd '\(home)/work/demand' && sed -i 's/ridge: 0.01/ridge: 0.02/' slipway.yaml && git -c user.name=A -c user.email=a@b commit -qam 'ridge' && git push -q origin main")
+        let pushed = try await shell.run("cd '\(home)/work/demand' && sed -i 's/ridge: 0.01/ridge: 0.02/' slipway.yaml && git -c user.name=A -c user.email=a@b commit -qam 'ridge' && git push -q origin main")
         #expect(pushed.status == 0, "\(pushed.stderr)")
         var versions: [JSONValue] = []
         for _ in 0..<240 {
-            versions = try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue ?? []
+            versions = try JSONValue(parsing: try await shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue ?? []
             if versions.count == 2 { break }
             try await Task.sleep(for: .milliseconds(500))
         }
         #expect(versions.count == 2 && versions.last?["status"] == "PendingManualApproval", "\(versions)")
-        #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list elasticity --json").stdout).arrayValue?.count == 1)
-        #expect(try shell.run("\"$SLIPWAY\" approve demand 2").status == 0)
+        #expect(try await JSONValue(parsing: shell.run("\"$SLIPWAY\" versions list elasticity --json").stdout).arrayValue?.count == 1)
+        #expect(try await shell.run("\"$SLIPWAY\" approve demand 2").status == 0)
 
         let done = Flag()
         let request: JSONValue = ["product": "P02", "cost": 5.93, "week": 10]
@@ -74,7 +74,7 @@ import FoundationNetworking
             return answers
         }
         try await Task.sleep(for: .seconds(1))
-        let deployed = try shell.run("\"$SLIPWAY\" deploy demand --wait --json")
+        let deployed = try await shell.run("\"$SLIPWAY\" deploy demand --wait --json")
         try await Task.sleep(for: .seconds(1))
         done.set()
         let answers = await load.value
@@ -84,10 +84,10 @@ import FoundationNetworking
         #expect(try await Self.price(port, request).answer?["models"]?["elasticity"]?["version"] == 1)
 
         // A demand model that cannot fit (a huge ridge penalty) is rejected by its gates.
-        #expect(try shell.run("cd '\(home)/work/demand' && sed -i 's/ridge: 0.02/ridge: 1000000/' slipway.yaml && git -c user.name=A -c user.email=a@b commit -qam 'too much ridge' && git push -q origin main").status == 0)
+        #expect(try await shell.run("cd '\(home)/work/demand' && sed -i 's/ridge: 0.02/ridge: 1000000/' slipway.yaml && git -c user.name=A -c user.email=a@b commit -qam 'too much ridge' && git push -q origin main").status == 0)
         var third: JSONValue = .null
         for _ in 0..<240 {
-            third = (try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue ?? []).dropFirst(2).first ?? .null
+            third = (try JSONValue(parsing: try await shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue ?? []).dropFirst(2).first ?? .null
             if third != .null { break }
             try await Task.sleep(for: .milliseconds(500))
         }

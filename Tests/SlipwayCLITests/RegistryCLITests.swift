@@ -5,13 +5,13 @@ import Testing
 @Suite(.serialized) struct RegistryCLITests {
     let home = TemporaryHome()
 
-    func run(_ arguments: String..., input: String? = nil) throws -> Slipway.Result {
-        try Slipway.run(arguments, home: home.path, input: input)
+    func run(_ arguments: String..., input: String? = nil) async throws -> Slipway.Result {
+        try await Slipway.run(arguments, home: home.path, input: input)
     }
 
-    @Test func getJSONPrintsTheVersionAndTheItem() throws {
-        #expect(try run("registry", "put", "builds", "demand", "b-1", "--item", #"{"status": "ok", "n": 1}"#).status == 0)
-        let result = try run("registry", "get", "builds", "demand", "b-1", "--json")
+    @Test func getJSONPrintsTheVersionAndTheItem() async throws {
+        #expect(try await run("registry", "put", "builds", "demand", "b-1", "--item", #"{"status": "ok", "n": 1}"#).status == 0)
+        let result = try await run("registry", "get", "builds", "demand", "b-1", "--json")
         #expect(result.status == 0)
         let value = try JSONValue(parsing: result.stdout)
         #expect(value["version"] == 1)
@@ -20,23 +20,23 @@ import Testing
         #expect(value["sk"] == "b-1")
     }
 
-    @Test func aMissingItemExitsFourAndSaysWhatToDo() throws {
-        let result = try run("registry", "get", "models", "nope")
+    @Test func aMissingItemExitsFourAndSaysWhatToDo() async throws {
+        let result = try await run("registry", "get", "models", "nope")
         #expect(result.status == 4)
         #expect(result.stderr.contains("no item 'nope' in table 'models'"))
-        #expect(try run("registry", "delete", "models", "nope").status == 4)
+        #expect(try await run("registry", "delete", "models", "nope").status == 4)
     }
 
-    @Test func aFailedConditionExitsThreeNamingTheItemAndItsVersion() throws {
-        #expect(try run("registry", "put", "models", "demand", "--item", "{}", "--if-absent").status == 0)
-        #expect(try run("registry", "put", "models", "demand", "--item", "{}").status == 0)
-        let absent = try run("registry", "put", "models", "demand", "--item", "{}", "--if-absent")
+    @Test func aFailedConditionExitsThreeNamingTheItemAndItsVersion() async throws {
+        #expect(try await run("registry", "put", "models", "demand", "--item", "{}", "--if-absent").status == 0)
+        #expect(try await run("registry", "put", "models", "demand", "--item", "{}").status == 0)
+        let absent = try await run("registry", "put", "models", "demand", "--item", "{}", "--if-absent")
         #expect(absent.status == 3)
         #expect(absent.stderr.contains("item 'demand' in table 'models' is at version 2"))
-        let stale = try run("registry", "update", "models", "demand", "--set", "a=1", "--if-version", "1")
+        let stale = try await run("registry", "update", "models", "demand", "--set", "a=1", "--if-version", "1")
         #expect(stale.status == 3)
-        #expect(try run("registry", "delete", "models", "demand", "--if-version", "1").status == 3)
-        #expect(try run("registry", "delete", "models", "demand", "--if-version", "2").status == 0)
+        #expect(try await run("registry", "delete", "models", "demand", "--if-version", "1").status == 3)
+        #expect(try await run("registry", "delete", "models", "demand", "--if-version", "2").status == 0)
     }
 
     @Test(arguments: [
@@ -51,85 +51,85 @@ import Testing
         ["registry", "query", "t", "p", "--limit", "0"],
         ["registry", "frobnicate"],
     ])
-    func usageErrorsExitTwo(arguments: [String]) throws {
-        let result = try Slipway.run(arguments, home: home.path)
+    func usageErrorsExitTwo(arguments: [String]) async throws {
+        let result = try await Slipway.run(arguments, home: home.path)
         #expect(result.status == 2, "\(arguments): \(result.stderr)")
         #expect(!result.stderr.isEmpty)
     }
 
-    @Test func invalidJSONValuesAreQuotedInTheError() throws {
-        let result = try run("registry", "put", "t", "k", "--item", "{bad")
+    @Test func invalidJSONValuesAreQuotedInTheError() async throws {
+        let result = try await run("registry", "put", "t", "k", "--item", "{bad")
         #expect(result.stderr.contains("'{bad' is not valid JSON"))
     }
 
     @Test(arguments: [["--help"], ["registry", "--help"], ["registry", "query", "--help"], ["registry", "transact", "--help"]])
-    func helpIsEverywhere(arguments: [String]) throws {
-        let result = try Slipway.run(arguments, home: home.path)
+    func helpIsEverywhere(arguments: [String]) async throws {
+        let result = try await Slipway.run(arguments, home: home.path)
         #expect(result.status == 0)
         #expect(result.stdout.contains("USAGE"))
     }
 
-    @Test func updateSetsRemovesAndAdds() throws {
-        _ = try run("registry", "put", "t", "k", "--item", #"{"drop": 1, "n": 2}"#)
-        let result = try run("registry", "update", "t", "k", "--set", #"status="live""#, "--remove", "drop", "--add", "n=3", "--json")
+    @Test func updateSetsRemovesAndAdds() async throws {
+        _ = try await run("registry", "put", "t", "k", "--item", #"{"drop": 1, "n": 2}"#)
+        let result = try await run("registry", "update", "t", "k", "--set", #"status="live""#, "--remove", "drop", "--add", "n=3", "--json")
         #expect(result.status == 0)
         #expect(try JSONValue(parsing: result.stdout)["item"] == ["status": "live", "n": 5])
     }
 
-    @Test func queryAndScanPrintJSONArraysShapedLikeGet() throws {
+    @Test func queryAndScanPrintJSONArraysShapedLikeGet() async throws {
         for sk in ["b-3", "b-1", "b-2", "c-1"] {
-            _ = try run("registry", "put", "builds", "demand", sk, "--item", #"{"sk": "\#(sk)"}"#)
+            _ = try await run("registry", "put", "builds", "demand", sk, "--item", #"{"sk": "\#(sk)"}"#)
         }
-        let query = try run("registry", "query", "builds", "demand", "--prefix", "b-", "--reverse", "--limit", "2", "--json")
+        let query = try await run("registry", "query", "builds", "demand", "--prefix", "b-", "--reverse", "--limit", "2", "--json")
         let items = try JSONValue(parsing: query.stdout).arrayValue ?? []
         #expect(items.map { $0["sk"] } == ["b-3", "b-2"])
         #expect(items.allSatisfy { $0["version"] == 1 && $0["item"]?.objectValue != nil })
-        let range = try run("registry", "query", "builds", "demand", "--from", "b-2", "--to", "c-1", "--json")
+        let range = try await run("registry", "query", "builds", "demand", "--from", "b-2", "--to", "c-1", "--json")
         #expect(try JSONValue(parsing: range.stdout).arrayValue?.map { $0["sk"] } == ["b-2", "b-3", "c-1"])
-        let scan = try run("registry", "scan", "builds", "--json")
+        let scan = try await run("registry", "scan", "builds", "--json")
         #expect(try JSONValue(parsing: scan.stdout).arrayValue?.count == 4)
-        #expect(try run("registry", "tables", "--json").stdout.contains(#"["builds"]"#))
+        #expect(try await run("registry", "tables", "--json").stdout.contains(#"["builds"]"#))
     }
 
-    @Test func scanWarnsAboutACorruptFileAndGoesOn() throws {
-        _ = try run("registry", "put", "models", "a", "--item", "{}")
-        _ = try run("registry", "put", "models", "b", "--item", "{}")
+    @Test func scanWarnsAboutACorruptFileAndGoesOn() async throws {
+        _ = try await run("registry", "put", "models", "a", "--item", "{}")
+        _ = try await run("registry", "put", "models", "b", "--item", "{}")
         let corrupt = home.path + "/registry/tables/models/a.json"
         try Data("{\"format\": 1, \"it".utf8).write(to: URL(fileURLWithPath: corrupt))
-        let scan = try run("registry", "scan", "models", "--json")
+        let scan = try await run("registry", "scan", "models", "--json")
         #expect(scan.status == 0)
         #expect(scan.stderr.contains(corrupt))
         #expect(try JSONValue(parsing: scan.stdout).arrayValue?.map { $0["pk"] } == ["b"])
-        let get = try run("registry", "get", "models", "a")
+        let get = try await run("registry", "get", "models", "a")
         #expect(get.status == 1)
         #expect(get.stderr.contains(corrupt))
     }
 
-    @Test func transactAppliesAFileOrNothing() throws {
-        _ = try run("registry", "put", "models", "demand", "--item", #"{"latest": "b-1"}"#)
+    @Test func transactAppliesAFileOrNothing() async throws {
+        _ = try await run("registry", "put", "models", "demand", "--item", #"{"latest": "b-1"}"#)
         let file = home.path + "/tx.json"
         try Data("""
             [{"op": "put", "table": "builds", "pk": "demand", "sk": "b-2", "item": {"status": "ok"}, "ifAbsent": true},
              {"op": "update", "table": "models", "pk": "demand", "set": {"latest": "b-2"}, "ifVersion": 1}]
             """.utf8).write(to: URL(fileURLWithPath: file))
-        #expect(try run("registry", "transact", "--file", file).status == 0)
-        let again = try run("registry", "transact", "--file", file)
+        #expect(try await run("registry", "transact", "--file", file).status == 0)
+        let again = try await run("registry", "transact", "--file", file)
         #expect(again.status == 3)
         #expect(again.stderr.contains("'demand'/'b-2' in table 'builds' is at version 1"))
-        #expect(try JSONValue(parsing: try run("registry", "get", "models", "demand", "--json").stdout)["version"] == 2)
-        let fromStdin = try run("registry", "transact", "--file", "-", input: #"[{"op": "delete", "table": "models", "pk": "demand"}]"#)
+        #expect(try await JSONValue(parsing: run("registry", "get", "models", "demand", "--json").stdout)["version"] == 2)
+        let fromStdin = try await run("registry", "transact", "--file", "-", input: #"[{"op": "delete", "table": "models", "pk": "demand"}]"#)
         #expect(fromStdin.status == 0)
-        let bad = try run("registry", "transact", "--file", "-", input: #"[{"op": "put", "table": "t"}]"#)
+        let bad = try await run("registry", "transact", "--file", "-", input: #"[{"op": "put", "table": "t"}]"#)
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("/0/pk: expected a string"))
     }
 
-    @Test func theDemoRecordsABuildEachRun() throws {
-        #expect(try Slipway.run(["demo"], home: home.path).status == 0)
-        let second = try Slipway.run(["demo"], home: home.path)
+    @Test func theDemoRecordsABuildEachRun() async throws {
+        #expect(try await Slipway.run(["demo"], home: home.path).status == 0)
+        let second = try await Slipway.run(["demo"], home: home.path)
         #expect(second.status == 0)
         #expect(second.stdout.contains("a stale writer is refused"))
-        let builds = try JSONValue(parsing: try run("registry", "query", "builds", "demand", "--json").stdout)
+        let builds = try JSONValue(parsing: try await run("registry", "query", "builds", "demand", "--json").stdout)
         #expect(builds.arrayValue?.count == 2)
     }
 }

@@ -28,13 +28,14 @@ import Testing
         echo "$acked"
         """#
 
-    @Test func processesIncrementingOneCounterWithVersionChecksLoseNothing() throws {
+    @Test func processesIncrementingOneCounterWithVersionChecksLoseNothing() async throws {
         let workers = try (0..<4).map { _ in
             try Slipway.Running(
                 executable: "/bin/bash", arguments: ["-c", Self.incrementer],
                 environment: ["SLIPWAY": Slipway.binary, "HOME_DIR": home.path, "COUNT": "15"], input: nil)
         }
-        let results = workers.map { $0.wait() }
+        var results: [Slipway.Result] = []
+        for worker in workers { results.append(await worker.wait()) }
         for result in results { #expect(result.status == 0, "\(result.stderr)") }
         let acknowledged = results.compactMap { Int($0.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) }.reduce(0, +)
         #expect(acknowledged == 60)
@@ -45,15 +46,15 @@ import Testing
 
     /// Microseconds one run of `arguments` takes from start to exit, so kills can be spread
     /// over a whole run (start-up, write, exit) on fast and slow machines alike.
-    func typicalDuration(_ arguments: [String], input: String? = nil) throws -> UInt32 {
+    func typicalDuration(_ arguments: [String], input: String? = nil) async throws -> UInt32 {
         let start = DispatchTime.now()
-        _ = try Slipway.run(arguments, home: home.path, input: input)
+        _ = try await Slipway.run(arguments, home: home.path, input: input)
         return UInt32((DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1000)
     }
 
-    @Test func writersKilledAtRandomMomentsLoseNoAcknowledgedWrite() throws {
+    @Test func writersKilledAtRandomMomentsLoseNoAcknowledgedWrite() async throws {
         var generator = SystemRandomNumberGenerator()
-        let window = try typicalDuration(["registry", "update", "kill", "warm-up", "--add", "n=1"]) * 5 / 4
+        let window = try await typicalDuration(["registry", "update", "kill", "warm-up", "--add", "n=1"]) * 5 / 4
         let padding = String(repeating: "x", count: 4096)  // a bigger write widens the window
         var acknowledged: [Int] = []
         var counterAcks = 0
@@ -67,8 +68,8 @@ import Testing
             usleep(UInt32.random(in: 0...window, using: &generator))
             put.kill()
             add.kill()
-            let putResult = put.wait()
-            let addResult = add.wait()
+            let putResult = await put.wait()
+            let addResult = await add.wait()
             if putResult.status == 0 && !putResult.killed { acknowledged.append(round) }
             if addResult.status == 0 && !addResult.killed { counterAcks += 1 }
             killedCount += (putResult.killed ? 1 : 0) + (addResult.killed ? 1 : 0)
@@ -94,7 +95,7 @@ import Testing
     }
 
     /// Items a, b (to update) and c (to delete) at version 1, and a transaction over them.
-    func prepareTransaction() throws -> String {
+    func prepareTransaction() async throws -> String {
         let registry = try Registry(home: home.path)
         try registry.put("t", ItemKey("a"), ["n": 1])
         try registry.put("t", ItemKey("b"), ["n": 1])
@@ -108,7 +109,7 @@ import Testing
     }
 
     /// The state of the four items: "old" (none applied), "new" (all applied) or "torn".
-    func transactionState() throws -> String {
+    func transactionState() async throws -> String {
         let registry = try Registry(home: home.path)  // opening finishes dead transactions
         let a = try registry.get("t", ItemKey("a"))?.attributes["n"]
         let b = try registry.get("t", ItemKey("b"))?.attributes["n"]
@@ -120,9 +121,9 @@ import Testing
     }
 
     @Test(arguments: [("before-journal", "old"), ("after-journal", "new"), ("mid-apply", "new")])
-    func aTransactionKilledAtAnyStepIsAllOrNothing(point: String, expected: String) throws {
-        let transaction = try prepareTransaction()
-        let result = try Slipway.run(
+    func aTransactionKilledAtAnyStepIsAllOrNothing(point: String, expected: String) async throws {
+        let transaction = try await prepareTransaction()
+        let result = try await Slipway.run(
             ["registry", "transact", "--file", "-"], home: home.path, environment: ["SLIPWAY_CRASH_POINT": point], input: transaction)
         #expect(result.killed, "the crash point '\(point)' was not reached")
         if point != "before-journal" {
@@ -130,28 +131,28 @@ import Testing
             let journals = try FileManager.default.contentsOfDirectory(atPath: home.path + "/registry/transactions")
             #expect(journals.contains { $0.hasSuffix(".json") && !$0.hasPrefix(".") })
         }
-        #expect(try transactionState() == expected)
+        #expect(try await transactionState() == expected)
         #expect(try FileManager.default.contentsOfDirectory(atPath: home.path + "/registry/transactions")
             .filter { !$0.hasPrefix(".") }.isEmpty)
         // What the dead writer left behind (three temporaries before its journal) is swept.
-        let check = try Slipway.run(["registry", "check", "--older-than", "0", "--json"], home: home.path)
+        let check = try await Slipway.run(["registry", "check", "--older-than", "0", "--json"], home: home.path)
         #expect(check.status == 0, "\(check.stderr)")
         let removed = try JSONValue(parsing: check.stdout)["removedTemporaries"]?.arrayValue?.count
         #expect(removed == (point == "before-journal" ? 3 : 0))
     }
 
-    @Test func aWriterOpenedBeforeTheCrashFinishesTheTransactionBeforeWriting() throws {
-        let transaction = try prepareTransaction()
+    @Test func aWriterOpenedBeforeTheCrashFinishesTheTransactionBeforeWriting() async throws {
+        let transaction = try await prepareTransaction()
         let registry = try Registry(home: home.path)  // opened while no journal existed
-        let result = try Slipway.run(
+        let result = try await Slipway.run(
             ["registry", "transact", "--file", "-"], home: home.path, environment: ["SLIPWAY_CRASH_POINT": "mid-apply"], input: transaction)
         #expect(result.killed)
         #expect(throws: RegistryError.self) { try registry.put("t", ItemKey("b"), ["n": 9], condition: .version(1)) }
         #expect(try registry.get("t", ItemKey("b"))?.version == 2)
-        #expect(try transactionState() == "new")
+        #expect(try await transactionState() == "new")
     }
 
-    @Test func transactionsKilledAtRandomMomentsAreAllOrNothing() throws {
+    @Test func transactionsKilledAtRandomMomentsAreAllOrNothing() async throws {
         var generator = SystemRandomNumberGenerator()
         let registry = try Registry(home: home.path)
         try registry.put("pair", ItemKey("left"), ["n": 0])
@@ -160,13 +161,13 @@ import Testing
             [{"op": "update", "table": "pair", "pk": "left", "add": {"n": 1}},
              {"op": "update", "table": "pair", "pk": "right", "add": {"n": 1}}]
             """
-        let window = try typicalDuration(["registry", "transact", "--file", "-"], input: transaction) * 5 / 4
+        let window = try await typicalDuration(["registry", "transact", "--file", "-"], input: transaction) * 5 / 4
         var committed = 1  // the warm-up run above
         for _ in 0..<30 {
             let running = try Slipway.start(["registry", "transact", "--file", "-"], home: home.path, input: transaction)
             usleep(UInt32.random(in: 0...window, using: &generator))
             running.kill()
-            let result = running.wait()
+            let result = await running.wait()
             if !result.killed && result.status == 0 { committed += 1 }
             let reopened = try Registry(home: home.path)
             let left = try reopened.get("pair", ItemKey("left"))?.attributes["n"]?.intValue

@@ -31,14 +31,14 @@ final class Shell {
 
     /// Runs `sh -c SCRIPT` in the root folder to the end.
     @discardableResult
-    func run(_ script: String) throws -> Slipway.Result {
-        try start(script).wait()
+    func run(_ script: String) async throws -> Slipway.Result {
+        try await start(script).wait()
     }
 
     /// A bare repository `model.git` with the hook installed and a clone `work` holding a
     /// scaffolded model, committed (not pushed).
-    func modelRepository(name: String = "demand") throws {
-        let result = try run("""
+    func modelRepository(name: String = "demand") async throws {
+        let result = try await run("""
             set -e
             git init -q --bare -b main model.git
             "$SLIPWAY" hook install model.git --name \(name) >/dev/null
@@ -51,9 +51,9 @@ final class Shell {
 
     /// A bare repository `model.git` (hook installed, model named `name`) and a clone `work`
     /// holding a copy of `fixtures/FIXTURE`, committed (not pushed).
-    func fixtureRepository(_ fixture: String, name: String) throws {
+    func fixtureRepository(_ fixture: String, name: String) async throws {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../fixtures/\(fixture)").standardized.path
-        let result = try run("""
+        let result = try await run("""
             set -e
             git init -q --bare -b main model.git
             "$SLIPWAY" hook install model.git --name \(name) >/dev/null
@@ -67,7 +67,7 @@ final class Shell {
     /// Starts an HTTP server on 127.0.0.1 that appends each POST body to `received.jsonl`
     /// (in the root folder), answering 500 to the first `failFirst` requests and 204 after.
     /// Returns it and its port.
-    func startWebhookReceiver(failFirst: Int = 0) throws -> (Slipway.Running, Int) {
+    func startWebhookReceiver(failFirst: Int = 0) async throws -> (Slipway.Running, Int) {
         let script = """
             import http.server
             seen = 0
@@ -92,7 +92,7 @@ final class Shell {
         let receiver = try start("exec python3 receiver.py")
         for _ in 0..<100 {
             if let text = try? String(contentsOfFile: root + "/receiver.port", encoding: .utf8), let port = Int(text) { return (receiver, port) }
-            Thread.sleep(forTimeInterval: 0.1)
+            try? await Task.sleep(for: .seconds(0.1))
         }
         receiver.kill()
         throw CocoaError(.fileReadNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "the webhook receiver did not start"])

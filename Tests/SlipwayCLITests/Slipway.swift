@@ -22,17 +22,17 @@ enum Slipway {
     }
 
     /// Runs `slipway ARGS` (no home) to the end.
-    static func run(_ arguments: [String]) throws -> Result {
-        try Running(executable: binary, arguments: arguments, environment: [:], input: nil).wait()
+    static func run(_ arguments: [String]) async throws -> Result {
+        try await Running(executable: binary, arguments: arguments, environment: [:], input: nil).wait()
     }
 
     /// Runs `slipway ARGS --home HOME` to the end.
-    static func run(_ arguments: [String], home: String, environment: [String: String] = [:], input: String? = nil) throws -> Result {
-        try start(arguments, home: home, environment: environment, input: input).wait()
+    static func run(_ arguments: [String], home: String, environment: [String: String] = [:], input: String? = nil) async throws -> Result {
+        try await start(arguments, home: home, environment: environment, input: input).wait()
     }
 
     /// A started process with captured output.
-    final class Running {
+    final class Running: @unchecked Sendable {
         let process = Process()
         private let out = Pipe()
         private let err = Pipe()
@@ -53,8 +53,16 @@ enum Slipway {
         /// Sends SIGKILL.
         func kill() { Foundation.kill(process.processIdentifier, SIGKILL) }
 
-        /// Waits for the end and returns the status and output.
-        func wait() -> Result {
+        /// Waits for the end and returns the status and output. The blocking reads run on a
+        /// thread of their own, so that tests waiting for processes never hold the threads of
+        /// Swift's concurrency pool (two on this machine) that the other suites need.
+        func wait() async -> Result {
+            await withCheckedContinuation { continuation in
+                Thread { continuation.resume(returning: self.waitBlocking()) }.start()
+            }
+        }
+
+        private func waitBlocking() -> Result {
             let stdout = out.fileHandleForReading.readDataToEndOfFile()
             let stderr = err.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()

@@ -5,24 +5,24 @@ import Testing
 @Suite struct StatesCLITests {
     let home = TemporaryHome()
 
-    @Test func validateExitsOneWithEveryProblemAndItsPointer() throws {
+    @Test func validateExitsOneWithEveryProblemAndItsPointer() async throws {
         let good = home.path + "/good.json", bad = home.path + "/bad.json"
         try Data(#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}"#.utf8).write(to: URL(fileURLWithPath: good))
         try Data(#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Next": "B"}}}"#.utf8).write(to: URL(fileURLWithPath: bad))
-        #expect(try Slipway.run(["states", "validate", good]).status == 0)
-        let result = try Slipway.run(["states", "validate", bad, "--json"])
+        #expect(try await Slipway.run(["states", "validate", good]).status == 0)
+        let result = try await Slipway.run(["states", "validate", bad, "--json"])
         #expect(result.status == 1)
         let pointers = try JSONValue(parsing: result.stdout).arrayValue?.compactMap { $0["pointer"]?.stringValue } ?? []
         #expect(pointers.contains("/States/A/Resource"))
         #expect(pointers.contains("/States/A/Next"))
-        #expect(try Slipway.run(["states", "validate", home.path + "/none.json"]).status == 4)
+        #expect(try await Slipway.run(["states", "validate", home.path + "/none.json"]).status == 4)
     }
 }
 
 @Suite struct StatesRunCLITests {
     let home = TemporaryHome()
 
-    @Test func runPrintsStatusOutputAndHistoryAsJSON() throws {
+    @Test func runPrintsStatusOutputAndHistoryAsJSON() async throws {
         let file = home.path + "/m.json"
         try Data("""
             {"StartAt": "Greet", "States": {
@@ -31,24 +31,24 @@ import Testing
               "Oops": {"Type": "Fail", "Error": "Wrong", "Cause": "not ada"},
               "Done": {"Type": "Succeed"}}}
             """.utf8).write(to: URL(fileURLWithPath: file))
-        let good = try Slipway.run(["states", "run", file, "--input", #"{"who": "ada"}"#, "--json"], home: home.path)
+        let good = try await Slipway.run(["states", "run", file, "--input", #"{"who": "ada"}"#, "--json"], home: home.path)
         #expect(good.status == 0, "\(good.stderr)")
         let value = try JSONValue(parsing: good.stdout)
         #expect(value["status"] == "SUCCEEDED")
         #expect(value["output"] == ["msg": "hi ada"])
         #expect(value["history"]?.arrayValue?.first?["type"] == "ExecutionStarted")
-        let bad = try Slipway.run(["states", "run", file, "--input", #"{"who": "bob"}"#, "--name", "bob", "--json"], home: home.path)
+        let bad = try await Slipway.run(["states", "run", file, "--input", #"{"who": "bob"}"#, "--name", "bob", "--json"], home: home.path)
         #expect(bad.status == 1)
         let failed = try JSONValue(parsing: bad.stdout)
         #expect(failed["status"] == "FAILED" && failed["error"] == "Wrong" && failed["cause"] == "not ada")
-        let listed = try JSONValue(parsing: try Slipway.run(["executions", "list", "--json"], home: home.path).stdout)
+        let listed = try JSONValue(parsing: try await Slipway.run(["executions", "list", "--json"], home: home.path).stdout)
         #expect(listed.arrayValue?.count == 2)
-        let described = try JSONValue(parsing: try Slipway.run(["executions", "describe", "bob", "--json"], home: home.path).stdout)
+        let described = try JSONValue(parsing: try await Slipway.run(["executions", "describe", "bob", "--json"], home: home.path).stdout)
         #expect(described["status"] == "FAILED" && described["error"] == "Wrong")
-        #expect(try Slipway.run(["states", "run", file, "--name", "bob"], home: home.path).stderr.contains("already exists"))
+        #expect(try await Slipway.run(["states", "run", file, "--name", "bob"], home: home.path).stderr.contains("already exists"))
     }
 
-    @Test func anExecutionKilledMidWayResumesWithoutRerunningSucceededTasks() throws {
+    @Test func anExecutionKilledMidWayResumesWithoutRerunningSucceededTasks() async throws {
         let file = home.path + "/long.json", runs = home.path + "/runs.txt"
         try Data("""
             {"StartAt": "First", "States": {
@@ -64,19 +64,19 @@ import Testing
         }
         #expect(napping)
         running.kill()
-        #expect(running.wait().killed)
-        #expect(try JSONValue(parsing: try Slipway.run(["executions", "describe", "long", "--json"], home: home.path).stdout)["status"] == "RUNNING")
+        #expect(await running.wait().killed)
+        #expect(try await JSONValue(parsing: Slipway.run(["executions", "describe", "long", "--json"], home: home.path).stdout)["status"] == "RUNNING")
 
-        let resumed = try Slipway.run(["executions", "resume", "long", "--json"], home: home.path)
+        let resumed = try await Slipway.run(["executions", "resume", "long", "--json"], home: home.path)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try JSONValue(parsing: resumed.stdout)["status"] == "SUCCEEDED")
         #expect(try String(contentsOfFile: runs, encoding: .utf8) == "first\nsecond\n")
-        let history = try JSONValue(parsing: try Slipway.run(["executions", "history", "long", "--json"], home: home.path).stdout).arrayValue ?? []
+        let history = try JSONValue(parsing: try await Slipway.run(["executions", "history", "long", "--json"], home: home.path).stdout).arrayValue ?? []
         #expect(history.filter { $0["type"] == "TaskSucceeded" }.count == 2)
         #expect(history.map { $0["id"]?.intValue ?? 0 } == (1...Int64(history.count)).map { $0 })
     }
 
-    @Test func stopEndsARunningExecutionAndMarksADeadOneAborted() throws {
+    @Test func stopEndsARunningExecutionAndMarksADeadOneAborted() async throws {
         let file = home.path + "/nap.json"
         try Data(#"{"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 60, "End": true}}}"#.utf8).write(to: URL(fileURLWithPath: file))
         let running = try Slipway.start(["states", "run", file, "--name", "nap", "--json"], home: home.path)
@@ -85,55 +85,55 @@ import Testing
             usleep(50_000)
             waiting = (try? String(contentsOfFile: home.path + "/executions/nap/journal.jsonl", encoding: .utf8))?.contains("WaitStateEntered") == true
         }
-        #expect(try Slipway.run(["executions", "stop", "nap"], home: home.path).status == 0)
-        let result = running.wait()
+        #expect(try await Slipway.run(["executions", "stop", "nap"], home: home.path).status == 0)
+        let result = await running.wait()
         #expect(result.status == 1)
         #expect(try JSONValue(parsing: result.stdout)["status"] == "ABORTED")
-        #expect(try Slipway.run(["executions", "stop", "nap"], home: home.path).status == 3)
+        #expect(try await Slipway.run(["executions", "stop", "nap"], home: home.path).status == 3)
 
         let dead = try Slipway.start(["states", "run", file, "--name", "dead"], home: home.path)
         usleep(800_000)
         dead.kill()
-        _ = dead.wait()
-        #expect(try Slipway.run(["executions", "stop", "dead"], home: home.path).status == 0)
-        #expect(try JSONValue(parsing: try Slipway.run(["executions", "describe", "dead", "--json"], home: home.path).stdout)["status"] == "ABORTED")
+        _ = await dead.wait()
+        #expect(try await Slipway.run(["executions", "stop", "dead"], home: home.path).status == 0)
+        #expect(try await JSONValue(parsing: Slipway.run(["executions", "describe", "dead", "--json"], home: home.path).stdout)["status"] == "ABORTED")
     }
 
-    @Test func redriveRerunsAFailedExecutionFromItsFailedState() throws {
+    @Test func redriveRerunsAFailedExecutionFromItsFailedState() async throws {
         let file = home.path + "/redrive.json", runs = home.path + "/runs.txt", gate = home.path + "/gate"
         try Data("""
             {"StartAt": "Count", "States": {
               "Count": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["sh", "-c", "echo count >> '\(runs)'"]}, "ResultPath": null, "Next": "Gate"},
               "Gate": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["test", "-e", "\(gate)"]}, "ResultPath": null, "End": true}}}
             """.utf8).write(to: URL(fileURLWithPath: file))
-        #expect(try Slipway.run(["states", "run", file, "--name", "r"], home: home.path).status == 1)
-        #expect(try Slipway.run(["executions", "redrive", "nope"], home: home.path).status == 4)
+        #expect(try await Slipway.run(["states", "run", file, "--name", "r"], home: home.path).status == 1)
+        #expect(try await Slipway.run(["executions", "redrive", "nope"], home: home.path).status == 4)
         _ = FileManager.default.createFile(atPath: gate, contents: Data())
-        let redriven = try Slipway.run(["executions", "redrive", "r", "--json"], home: home.path)
+        let redriven = try await Slipway.run(["executions", "redrive", "r", "--json"], home: home.path)
         #expect(redriven.status == 0, "\(redriven.stdout)\(redriven.stderr)")
         #expect(try String(contentsOfFile: runs, encoding: .utf8) == "count\n")
-        #expect(try Slipway.run(["executions", "redrive", "r"], home: home.path).status == 3)  // it succeeded now
+        #expect(try await Slipway.run(["executions", "redrive", "r"], home: home.path).status == 3)  // it succeeded now
     }
 }
 
 @Suite struct VersionsCLITests {
     let home = TemporaryHome()
 
-    @Test func approveAndRejectDecideAPendingVersionOnce() throws {
+    @Test func approveAndRejectDecideAPendingVersionOnce() async throws {
         let registry = try Registry(home: home.path)
         for n in 1...2 {
             try registry.put("versions", ItemKey("demand", String(format: "%08d", n)), [
                 "model": "demand", "version": .int(Int64(n)), "status": "PendingManualApproval", "metrics": ["mse": 3],
             ])
         }
-        #expect(try Slipway.run(["approve", "demand", "1", "--note", "ok"], home: home.path).status == 0)
-        #expect(try Slipway.run(["reject", "demand", "2", "--reason", "drifted"], home: home.path).status == 0)
-        let again = try Slipway.run(["approve", "demand", "2"], home: home.path)
+        #expect(try await Slipway.run(["approve", "demand", "1", "--note", "ok"], home: home.path).status == 0)
+        #expect(try await Slipway.run(["reject", "demand", "2", "--reason", "drifted"], home: home.path).status == 0)
+        let again = try await Slipway.run(["approve", "demand", "2"], home: home.path)
         #expect(again.status == 3)
         #expect(again.stderr.contains("version 2 of 'demand' is Rejected"))
-        #expect(try Slipway.run(["approve", "demand", "7"], home: home.path).status == 4)
-        #expect(try Slipway.run(["reject", "demand", "1"], home: home.path).status == 2)  // --reason is required
-        let list = try JSONValue(parsing: try Slipway.run(["versions", "list", "demand", "--json"], home: home.path).stdout)
+        #expect(try await Slipway.run(["approve", "demand", "7"], home: home.path).status == 4)
+        #expect(try await Slipway.run(["reject", "demand", "1"], home: home.path).status == 2)  // --reason is required
+        let list = try JSONValue(parsing: try await Slipway.run(["versions", "list", "demand", "--json"], home: home.path).stdout)
         #expect(list.arrayValue?.map { $0["status"] } == ["Approved", "Rejected"])
         #expect(list.arrayValue?.first?["version"] == 1 && list.arrayValue?.first?["metrics"] == ["mse": 3])
     }

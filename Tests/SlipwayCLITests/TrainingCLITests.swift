@@ -7,8 +7,8 @@ import Testing
 @Suite(.serialized) struct TrainingCLITests {
     let shell = Shell()
 
-    func train() throws -> JSONValue {
-        let result = try shell.run("\"$SLIPWAY\" train demand --wait --json")
+    func train() async throws -> JSONValue {
+        let result = try await shell.run("\"$SLIPWAY\" train demand --wait --json")
         #expect(result.status == 0 || result.status == 1, "\(result.stderr)")
         guard let outcome = try? JSONValue(parsing: result.stdout) else {
             throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "train printed no JSON (status \(result.status)): \(result.stderr)"])
@@ -26,18 +26,18 @@ import Testing
         }
     }
 
-    @Test func aPushedModelTrainsToAVersionAwaitingApprovalAndCachesUnchangedSteps() throws {
-        try shell.modelRepository()
+    @Test func aPushedModelTrainsToAVersionAwaitingApprovalAndCachesUnchangedSteps() async throws {
+        try await shell.modelRepository()
         // Training only by hand here, so that each run below is the one the test starts.
         let push = "sed -i 's/^build:$/build:\\n  train: false/' slipway.yaml && git commit -qam 'train by hand' && git push -q origin main"
-        #expect(try shell.run("cd work && \(push) && \"$SLIPWAY\" agent --once").status == 0)
+        #expect(try await shell.run("cd work && \(push) && \"$SLIPWAY\" agent --once").status == 0)
 
-        let first = try train()
+        let first = try await train()
         #expect(first["status"] == "SUCCEEDED", "\(first["error"] ?? "") \(first["cause"] ?? "")")
         #expect(first["output"]?["version"] == 1)
         #expect(first["output"]?["status"] == "PendingManualApproval")
         #expect(cacheNotes(first) == ["miss", "miss", "miss"])
-        let versions = try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list demand --json").stdout)
+        let versions = try JSONValue(parsing: try await shell.run("\"$SLIPWAY\" versions list demand --json").stdout)
         let version = try #require(versions.arrayValue?.first)
         let mse = try #require(version["metrics"]?["regression_metrics"]?["mse"]?["value"]?.doubleValue)
         #expect(mse > 1 && mse < 25)
@@ -48,88 +48,88 @@ import Testing
         #expect(version["hyperparameters"] == ["ridge": "0.01"])
 
         // Nothing changed: every job is a cache hit that names the execution it reuses.
-        let second = try train()
+        let second = try await train()
         let notes = cacheNotes(second)
         #expect(notes.count == 3 && notes.allSatisfy { $0.hasPrefix("hit: ") && $0.contains("from execution") }, "\(notes)")
         // The same model archive: the answer is version 1, not a second version.
         #expect(second["output"]?["version"] == 1)
-        #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue?.count == 1)
+        #expect(try await JSONValue(parsing: shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue?.count == 1)
 
         // Only train.py changed: preprocess is reused, train and evaluate run again.
-        #expect(try shell.run("cd work && echo '# tuned' >> train.py && git commit -qam tune && git push -q origin main && \"$SLIPWAY\" agent --once").status == 0)
-        let third = try train()
+        #expect(try await shell.run("cd work && echo '# tuned' >> train.py && git commit -qam tune && git push -q origin main && \"$SLIPWAY\" agent --once").status == 0)
+        let third = try await train()
         let changed = cacheNotes(third)
         #expect(changed.count == 3 && changed[0].hasPrefix("hit: preprocess") && changed[1] == "miss" && changed[2] == "miss", "\(changed)")
 
-        let execution = try #require(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions show demand 2 --json").stdout)["execution"]?.stringValue)
+        let execution = try #require(try await JSONValue(parsing: shell.run("\"$SLIPWAY\" versions show demand 2 --json").stdout)["execution"]?.stringValue)
         let name = String(execution.split(separator: ":").last ?? "")
-        let logs = try shell.run("\"$SLIPWAY\" logs \(name) --state Preprocess")
+        let logs = try await shell.run("\"$SLIPWAY\" logs \(name) --state Preprocess")
         #expect(logs.stdout.contains("train rows: 390, test rows: 130"), "\(logs.stdout)")
         #expect(logs.stdout.contains("(hit: preprocess"))
         #expect(!logs.stdout.contains("coefficients"))
-        #expect(try shell.run("\"$SLIPWAY\" logs \(name) --state Train").stdout.contains("coefficients:"))
+        #expect(try await shell.run("\"$SLIPWAY\" logs \(name) --state Train").stdout.contains("coefficients:"))
 
         // A stage that asks for no caching always runs.
-        #expect(try shell.run("cd work && sed -i 's/    script: preprocess.py/    script: preprocess.py\\n    cache: false/' slipway.yaml && git commit -qam nocache && git push -q origin main && \"$SLIPWAY\" agent --once").status == 0)
-        #expect(cacheNotes(try train()).first == "miss")
+        #expect(try await shell.run("cd work && sed -i 's/    script: preprocess.py/    script: preprocess.py\\n    cache: false/' slipway.yaml && git commit -qam nocache && git push -q origin main && \"$SLIPWAY\" agent --once").status == 0)
+        #expect(cacheNotes(try await train()).first == "miss")
 
         // An older built commit trains too: its preprocess, train and evaluate are all cache hits.
         let firstCommit = try #require(version["commit"]?.stringValue)
-        let older = try shell.run("\"$SLIPWAY\" train demand --commit \(firstCommit.prefix(10)) --wait --json")
+        let older = try await shell.run("\"$SLIPWAY\" train demand --commit \(firstCommit.prefix(10)) --wait --json")
         let olderOutcome = try JSONValue(parsing: older.stdout)
         #expect(olderOutcome["status"] == "SUCCEEDED")
         #expect(cacheNotes(olderOutcome).allSatisfy { $0.hasPrefix("hit: ") })
-        let unbuilt = try JSONValue(parsing: try shell.run("\"$SLIPWAY\" train demand --commit 0000000 --wait --json").stdout)
+        let unbuilt = try JSONValue(parsing: try await shell.run("\"$SLIPWAY\" train demand --commit 0000000 --wait --json").stdout)
         #expect(unbuilt["error"] == "Model.NotBuilt")
 
-        #expect(try shell.run("\"$SLIPWAY\" approve demand 1 --note 'looks right'").status == 0)
-        #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions show demand 1 --json").stdout)["status"] == "Approved")
+        #expect(try await shell.run("\"$SLIPWAY\" approve demand 1 --note 'looks right'").status == 0)
+        #expect(try await JSONValue(parsing: shell.run("\"$SLIPWAY\" versions show demand 1 --json").stdout)["status"] == "Approved")
     }
 
-    @Test func gatesThatFailRegisterARejectedVersionWithTheReason() throws {
-        try shell.modelRepository()
-        let setup = try shell.run("""
+    @Test func gatesThatFailRegisterARejectedVersionWithTheReason() async throws {
+        try await shell.modelRepository()
+        let setup = try await shell.run("""
             cd work && sed -i 's/{metric: regression_metrics.mse.value, max: 25}/{metric: regression_metrics.mse.value, max: 0.5}/' slipway.yaml
             git commit -qam 'a gate no model can pass' && git push -q origin main && "$SLIPWAY" agent --once
             """)
         #expect(setup.status == 0, "\(setup.stderr)")
-        let outcome = try train()
+        let outcome = try await train()
         #expect(outcome["status"] == "SUCCEEDED")
         #expect(outcome["output"]?["status"] == "Rejected")
-        let version = try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions show demand 1 --json").stdout)
+        let version = try JSONValue(parsing: try await shell.run("\"$SLIPWAY\" versions show demand 1 --json").stdout)
         #expect(version["statusReason"]?.stringValue?.contains("regression_metrics.mse.value") == true)
         #expect(version["statusReason"]?.stringValue?.contains("above the maximum 0.5") == true)
     }
 
-    @Test func aFailingScriptFailsTheExecutionWithItsLastLines() throws {
-        try shell.modelRepository()
-        let setup = try shell.run("""
+    @Test func aFailingScriptFailsTheExecutionWithItsLastLines() async throws {
+        try await shell.modelRepository()
+        let setup = try await shell.run("""
             cd work && printf 'import sys\\nprint("reading the training set")\\nsys.exit(7)\\n' > train.py
             sed -i 's/retry: {attempts: 1, interval: 5s}/retry: {attempts: 0}/' slipway.yaml
             git commit -qam 'broken training' && git push -q origin main && "$SLIPWAY" agent --once
             """)
         #expect(setup.status == 0, "\(setup.stderr)")
-        let outcome = try train()
+        let outcome = try await train()
         #expect(outcome["status"] == "FAILED")
         #expect(outcome["error"] == "Job.Failed")
         #expect(outcome["cause"]?.stringValue?.contains("exited with status 7") == true)
         #expect(outcome["cause"]?.stringValue?.contains("reading the training set") == true)
     }
 
-    @Test func aSuccessfulBuildStartsTrainingUnlessTheConfigSaysNot() throws {
-        try shell.modelRepository()
-        let agent = try shell.run("cd work && git push -q origin main && \"$SLIPWAY\" agent --once")
+    @Test func aSuccessfulBuildStartsTrainingUnlessTheConfigSaysNot() async throws {
+        try await shell.modelRepository()
+        let agent = try await shell.run("cd work && git push -q origin main && \"$SLIPWAY\" agent --once")
         #expect(agent.status == 0, "\(agent.stderr)")
         #expect(agent.stdout.contains("execution ended execution.id=training-demand-"), "\(agent.stdout)")
         #expect(agent.stdout.contains("execution.status=SUCCEEDED"), "\(agent.stdout)")
-        #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue?.count == 1)
+        #expect(try await JSONValue(parsing: shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue?.count == 1)
 
-        let off = try shell.run("""
+        let off = try await shell.run("""
             cd work && sed -i 's/^build:$/build:\\n  train: false/' slipway.yaml && git commit -qam 'no training on push' && git push -q origin main
             "$SLIPWAY" agent --once
             """)
         #expect(off.status == 0, "\(off.stderr)")
         #expect(!off.stdout.contains("training started"), "\(off.stdout)")
-        #expect(try JSONValue(parsing: try shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue?.count == 1)
+        #expect(try await JSONValue(parsing: shell.run("\"$SLIPWAY\" versions list demand --json").stdout).arrayValue?.count == 1)
     }
 }
