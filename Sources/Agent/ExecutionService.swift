@@ -163,7 +163,7 @@ package final class ExecutionService: Service, Sendable {
             var fields = metadata
             fields["execution.status"] = "\(outcome.status)"
             if let error = outcome.error { fields["error"] = "\(error.error): \(error.cause)" }
-            if outcome.status == "SUCCEEDED" { logger.info("execution ended", metadata: fields) } else { logger.warning("execution ended", metadata: fields) }
+            if outcome.status == ExecutionStatus.succeeded.rawValue { logger.info("execution ended", metadata: fields) } else { logger.warning("execution ended", metadata: fields) }
             return outcome
         } catch {
             logger.debug("execution skipped: \(error)", metadata: metadata)
