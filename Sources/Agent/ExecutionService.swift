@@ -154,7 +154,7 @@ package final class ExecutionService: Service, Sendable {
         do {
             logger.info("execution running", metadata: metadata)
             let outcome = try await executions.run(claim.stored, lock: claim.lock)
-            guard outcome.status != "RUNNING" else {
+            guard outcome.status != ExecutionStatus.running.rawValue else {
                 logger.info("execution left running: the agent is stopping; the next agent resumes it", metadata: metadata)
                 return outcome
             }

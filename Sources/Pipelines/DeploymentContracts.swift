@@ -6,9 +6,11 @@ import StatesLanguage
 /// state's output, at `$.deployment`): the version, the endpoint, its configuration and
 /// the polling plan the definition's Wait loop reads.
 package struct PreparedDeployment: Codable, Sendable, Equatable {
+    /// The model's name.
     package var model: String
     /// The model version (a composite's: its build number).
     package var version: Int
+    /// The endpoint to update.
     package var endpoint: String
     /// The commit the version was built from.
     package var commit: String?
@@ -16,12 +18,16 @@ package struct PreparedDeployment: Codable, Sendable, Equatable {
     package var config: JSONValue
     /// Seconds the update may take before the deployment times out.
     package var timeout: Int
+    /// How the definition polls the update's status.
     package var polling: Polling
 
     /// Waits that double from `firstWait` seconds up to `maxWait`, at most `maxChecks` checks.
     package struct Polling: Codable, Sendable, Equatable {
+        /// Seconds before the first check.
         package var firstWait: Int
+        /// The longest wait between checks, in seconds.
         package var maxWait: Int
+        /// Checks before the deployment times out.
         package var maxChecks: Int
     }
 
@@ -57,6 +63,7 @@ package enum UpdateStatus: String, Codable, Sendable, CaseIterable {
 package struct UpdateProgress: Codable, Sendable, Equatable {
     /// The endpoint's own status (`Creating`, `InService`, ...).
     package var endpointStatus: String
+    /// Where the update stands.
     package var status: UpdateStatus
     /// Why the update failed or waits, when known.
     package var reason: String?

@@ -6,6 +6,7 @@ import StatesLanguage
 /// What `slipway:training.prepare` hands every later state of the training pipeline (the
 /// state's output, at `$.prepared`): the build, the data and one `PreparedStage` per job.
 package struct PreparedTraining: Codable, Sendable, Equatable {
+    /// The model's name.
     package var model: String
     /// The commit the build was made from.
     package var commit: String
@@ -17,30 +18,41 @@ package struct PreparedTraining: Codable, Sendable, Equatable {
     package var stages: [String: PreparedStage]
     /// The preprocess stage's data inputs: name to host path.
     package var data: [String: String]
+    /// Who approves a version that passes its gates (`auto` registers it Approved).
     package var approval: Approval
+    /// The thresholds the evaluation report must meet.
     package var gates: [Gate]
 }
 
 /// One stage's job, as prepared from its artifact and the config's `stages` entry.
 package struct PreparedStage: Codable, Sendable, Equatable {
+    /// `training` for the train stage, `processing` for preprocess and evaluate.
     package var kind: JobSpec.Kind
     /// The artifact's code snapshot.
     package var code: String
+    /// The script, relative to `code`.
     package var script: String
     /// The artifact's content digest (part of the step cache's key).
     package var digest: String?
     /// The interpreter of the artifact's Python environment.
     package var python: String
+    /// Command-line arguments for the script.
     package var arguments: [String]
+    /// Training hyperparameters (as `--name value` and in `hyperparameters.json`).
     package var hyperparameters: [String: String]
+    /// The processing outputs the job writes (the evaluate stage's is `evaluation`).
     package var outputs: [String]
+    /// CPUs the sandbox grants.
     package var cpus: Double
+    /// Bytes of memory the sandbox grants.
     package var memory: Int64
     /// Seconds.
     package var timeout: Int
+    /// Whether the job may use the network.
     package var network: Bool
     /// Attempts after the first.
     package var retries: Int
+    /// Whether the step cache may answer for the job.
     package var cache: Bool
 }
 
@@ -79,9 +91,13 @@ struct RegisterInput: Codable, Sendable, Equatable {
 /// What `slipway:training.register` answers (the training's output): the version it
 /// registered, or, with `sameAs`, the existing version whose model is byte for byte this one.
 package struct RegisteredVersion: Codable, Sendable, Equatable {
+    /// The model's name.
     package var model: String
+    /// The version's number.
     package var version: Int
+    /// `Approved`, `PendingManualApproval` or `Rejected`.
     package var status: ModelVersions.Status
+    /// Why the gates rejected it (empty when it passed).
     package var reasons: [String]
     /// The execution that registered the same model before.
     package var sameAs: String?
