@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "StatesLanguageTests", dependencies: ["StatesLanguage"]),
         // Includes the HTTP transport and webhooks against a real (Hummingbird) server on port 0.
         .testTarget(name: "PipelinesTests", dependencies: [
-            "Pipelines", "ArtifactBuilder", "Jobs", "StatesLanguage", .product(name: "Hummingbird", package: "hummingbird"),
+            "Pipelines", "ArtifactBuilder", "Jobs", "StatesLanguage", "Serving", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "ArtifactBuilder", "GitWatcher", "Home", "Pipelines", "Registry", "Serving",

@@ -103,7 +103,7 @@ package final class Agent: Sendable {
         builds.collect()
         var count = 0
         while let (request, id) = try builds.next() {
-            await build.finished(try await builds.builder.build(request, requestID: id).attributes)
+            await build.finished(try await builds.builder.build(request, requestID: id))
             count += 1
         }
         executions.claimUnclaimed()

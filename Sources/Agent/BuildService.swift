@@ -45,8 +45,7 @@ package struct BuildService: Service {
         agent.collect()
         do {
             while !Task.isShuttingDownGracefully, !Task.isCancelled, let (request, id) = try agent.next() {
-                let record = try await agent.builder.build(request, requestID: id)
-                await finished(record.attributes)
+                await finished(try await agent.builder.build(request, requestID: id))
             }
         } catch {
             logger.error("building failed: \(error); trying again at the next change")
@@ -54,13 +53,17 @@ package struct BuildService: Service {
     }
 
     /// Notifies a build's outcome and starts the training a successful one asks for.
-    func finished(_ record: [String: JSONValue]) async {
-        guard record[Builder.alreadyBuilt] == nil else {
+    func finished(_ outcome: BuildOutcome) async {
+        let record = outcome.record.attributes
+        let succeeded: Bool
+        switch outcome {
+        case .alreadyBuilt:
             logger.info("already built", metadata: ["build.id": "\(record["id"]?.stringValue ?? "")"])
             return
+        case .built: succeeded = true
+        case .failed: succeeded = false
         }
         let model = record["model"]?.stringValue ?? ""
-        let succeeded = record["status"] == "succeeded"
         var metadata: Logger.Metadata = ["model.name": "\(model)", "build.id": "\(record["id"]?.stringValue ?? "")",
                                          "commit.sha": "\(record["commit"]?.stringValue?.prefix(12) ?? "")"]
         if succeeded {

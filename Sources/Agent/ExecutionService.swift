@@ -166,7 +166,7 @@ package final class ExecutionService: Service, Sendable {
         do {
             logger.info("execution running", metadata: metadata)
             let outcome = try await executions.run(claim.stored, lock: claim.lock, resources: resources(sharing: slots))
-            guard outcome.status != "RUNNING" else {
+            guard outcome.status != ExecutionStatus.running.rawValue else {
                 logger.info("execution left running: the agent is stopping; the next agent resumes it", metadata: metadata)
                 return outcome
             }
@@ -175,7 +175,7 @@ package final class ExecutionService: Service, Sendable {
             var fields = metadata
             fields["execution.status"] = "\(outcome.status)"
             if let error = outcome.error { fields["error"] = "\(error.error): \(error.cause)" }
-            if outcome.status == "SUCCEEDED" { logger.info("execution ended", metadata: fields) } else { logger.warning("execution ended", metadata: fields) }
+            if outcome.status == ExecutionStatus.succeeded.rawValue { logger.info("execution ended", metadata: fields) } else { logger.warning("execution ended", metadata: fields) }
             return outcome
         } catch {
             logger.debug("execution skipped: \(error)", metadata: metadata)

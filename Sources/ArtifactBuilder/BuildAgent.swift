@@ -53,10 +53,10 @@ package final class BuildAgent: Sendable {
         lock.record(pid: getpid())
     }
 
-    /// One pass: interrupted builds, missed pushes, then the queue. Returns the final
-    /// build records of the builds run.
+    /// One pass: interrupted builds, missed pushes, then the queue. Returns the outcomes
+    /// of the requests built.
     @discardableResult
-    package func runOnce() async throws -> [Item] {
+    package func runOnce() async throws -> [BuildOutcome] {
         try markInterruptedBuilds()
         collect()
         return try await drain()
@@ -112,10 +112,10 @@ package final class BuildAgent: Sendable {
         }
     }
 
-    /// Builds what is queued; returns the final build records.
+    /// Builds what is queued; returns the outcomes.
     @discardableResult
-    package func drain() async throws -> [Item] {
-        var built: [Item] = []
+    package func drain() async throws -> [BuildOutcome] {
+        var built: [BuildOutcome] = []
         while let (request, id) = try next() { built.append(try await builder.build(request, requestID: id)) }
         return built
     }
@@ -131,7 +131,7 @@ package final class BuildAgent: Sendable {
     @discardableResult
     package func markInterruptedBuilds() throws -> Int {
         var count = 0
-        for item in try registry.scan(BuildTables.builds).items where item.attributes["status"] == "running" {
+        for item in try registry.scan(BuildTables.builds).items where item.buildStatus == .running {
             if let pid = item.attributes["pid"]?.intValue, pid != Int64(getpid()), kill(pid_t(pid), 0) == 0 || errno == EPERM {
                 continue  // still running elsewhere (a `slipway build` by hand)
             }
@@ -142,11 +142,11 @@ package final class BuildAgent: Sendable {
             let requestID = attributes["requestID"]?.stringValue
             let request = try requestID.flatMap { try registry.get(BuildQueue.table, ItemKey($0)) }
             if let request, let requestID, (request.attributes["attempts"]?.intValue ?? 0) >= 1 {
-                attributes["status"] = "failed"
+                attributes["status"] = .string(BuildStatus.failed.rawValue)
                 attributes["error"] = "interrupted twice: the process building this commit died both times; it is not retried again. Run `slipway build` to try once more"
                 writes.append(.delete(table: BuildQueue.table, key: ItemKey(requestID), condition: .version(request.version)))
             } else {
-                attributes["status"] = "interrupted"
+                attributes["status"] = .string(BuildStatus.interrupted.rawValue)
                 attributes["error"] = "the process building it stopped before it finished; the build is retried"
                 if let request, let requestID {
                     writes.append(.update(table: BuildQueue.table, key: ItemKey(requestID), changes: [.add("attempts", 1)],
@@ -155,7 +155,7 @@ package final class BuildAgent: Sendable {
             }
             writes.append(.put(table: BuildTables.builds, key: item.key, attributes: attributes, condition: .version(item.version)))
             try registry.transact(writes)
-            logger.warning("build was interrupted; \(attributes["status"] == "failed" ? "it failed twice and is dropped" : "it will run again")",
+            logger.warning("build was interrupted; \(attributes["status"] == .string(BuildStatus.failed.rawValue) ? "it failed twice and is dropped" : "it will run again")",
                            metadata: ["build.id": "\(attributes["id"]?.stringValue ?? "?")"])
             count += 1
         }
@@ -171,7 +171,7 @@ package final class BuildAgent: Sendable {
         record["id"] = .string(BuildTables.buildID(model: model, number: number))
         record["model"] = .string(model)
         record["number"] = .int(Int64(number))
-        record["status"] = "superseded"
+        record["status"] = .string(BuildStatus.superseded.rawValue)
         record["supersededBy"] = .string(newer)
         record["finishedAt"] = .double(Date().timeIntervalSince1970)
         try registry.transact([

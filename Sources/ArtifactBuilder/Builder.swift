@@ -34,12 +34,13 @@ package final class Builder: Sendable {
         self.progress = progress
     }
 
-    /// Builds the request's commit and returns the final build record (`status` is
-    /// `succeeded` or `failed`). When the request came from the queue (`requestID`), the
+    /// Builds the request's commit and returns the outcome with the final build record
+    /// (`status` is `succeeded` or `failed`), or the existing build of a queued commit
+    /// that was already built. When the request came from the queue (`requestID`), the
     /// transaction that records the outcome also removes it, so a crash can neither lose
     /// the build nor run it twice. Throws only when the registry itself fails.
     @discardableResult
-    package func build(_ request: BuildRequest, requestID: String? = nil) async throws -> Item {
+    package func build(_ request: BuildRequest, requestID: String? = nil) async throws -> BuildOutcome {
         var repository: GitRepository?
         var commit: ObjectID?
         var info: CommitInfo?
@@ -67,11 +68,10 @@ package final class Builder: Sendable {
         // A queued commit (the hook's, the watcher's) is built once, whoever asks first: one
         // built by hand meanwhile answers. A build by hand always builds (host data may
         // have changed), reusing unchanged artifacts.
-        if requestID != nil, let commit, config != nil, var existing = try succeededBuild(model: model, commit: commit.hex) {
+        if requestID != nil, let commit, config != nil, let existing = try succeededBuild(model: model, commit: commit.hex) {
             if requestID != nil { try registry.transact(dequeue(requestID)) }
-            existing.attributes[Self.alreadyBuilt] = true
             progress(BuildEvent(buildID: existing.attributes["id"]?.stringValue ?? "", message: "already built: \(commit.hex.prefix(7)) is build \(existing.attributes["id"]?.stringValue ?? "?")"))
-            return existing
+            return .alreadyBuilt(existing)
         }
         let number = Int(try registry.update(BuildTables.models, ItemKey(model), [.add("builds", 1)]).attributes["builds"]?.intValue ?? 1)
         let id = BuildTables.buildID(model: model, number: number)
@@ -124,7 +124,7 @@ package final class Builder: Sendable {
             try registry.transact([.put(table: BuildTables.builds, key: key, attributes: record, condition: .exists)] + dequeue(requestID))
             let stored = try registry.get(BuildTables.builds, key)!
             listener?.buildFailed(model: model, buildID: id, record: stored.attributes)
-            return stored
+            return .failed(stored)
         }
 
         record["status"] = "succeeded"
@@ -144,11 +144,8 @@ package final class Builder: Sendable {
         say("succeeded")
         let stored = try registry.get(BuildTables.builds, key)!
         listener?.buildSucceeded(model: model, buildID: id, record: stored.attributes)
-        return stored
+        return .built(stored)
     }
-
-    /// Marks, in a returned record only (never stored), a build that had been made before.
-    package static let alreadyBuilt = "alreadyBuilt"
 
     /// The newest successful build of `commit` of `model`, if there is one.
     func succeededBuild(model: String, commit: String) throws -> Item? {

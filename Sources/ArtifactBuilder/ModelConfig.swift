@@ -126,7 +126,7 @@ package struct RetryPolicy: Sendable, Equatable {
 }
 
 /// A metric threshold: `metric` is a dotted path into `evaluation.json`.
-package struct Gate: Sendable, Equatable {
+package struct Gate: Sendable, Equatable, Codable {
     package var metric: String
     package var min: Double?
     package var max: Double?
@@ -139,7 +139,7 @@ package struct Gate: Sendable, Equatable {
 }
 
 /// Who approves a model version that passed its gates.
-package enum Approval: String, Sendable, Equatable {
+package enum Approval: String, Sendable, Equatable, Codable {
     case manual, auto
 }
 

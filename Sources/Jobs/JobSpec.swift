@@ -2,7 +2,7 @@
 package struct JobSpec: Sendable {
     /// Processing jobs (preprocess, evaluate) see `/opt/ml/processing/...`; training jobs
     /// see channels under `/opt/ml/input/data` and write `/opt/ml/model`.
-    package enum Kind: String, Sendable { case processing, training }
+    package enum Kind: String, Sendable, Codable { case processing, training }
 
     /// Processing or training.
     package var kind: Kind

@@ -41,7 +41,7 @@ struct DeploymentResources {
     }
 
     /// Waits that double from 1 s up to a cap, and how many checks fit in `timeout`.
-    static func polling(timeout: Int) -> JSONValue {
+    static func polling(timeout: Int) -> PreparedDeployment.Polling {
         let cap = max(1, min(30, timeout / 5))
         var wait = 1
         var total = 0
@@ -51,7 +51,7 @@ struct DeploymentResources {
             checks += 1
             wait = min(wait * 2, cap)
         }
-        return ["firstWait": 1, "maxWait": .int(Int64(cap)), "maxChecks": .int(Int64(max(1, checks)))]
+        return PreparedDeployment.Polling(firstWait: 1, maxWait: cap, maxChecks: max(1, checks))
     }
 }
 
@@ -63,7 +63,7 @@ struct DeployPrepare: TaskResource {
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
         guard let model = request.input["model"]?.stringValue else { throw StatesError("States.Runtime", "the input needs \"model\"") }
         let wanted = request.input["request"]?["version"]?.intValue.map(Int.init)
-        return try DeploymentResources.task {
+        let prepared = try DeploymentResources.task { () throws -> PreparedDeployment in
             if let composite = try compositeDeployment(model: model, build: wanted, request: request.input["request"] ?? [:]) { return composite }
             let versions = try ModelVersions(registry: resources.registry).list(model)
             let approved = ModelVersions.Status.approved.rawValue
@@ -95,21 +95,22 @@ struct DeployPrepare: TaskResource {
                 name: "\(model)-v\(number)", model: model, version: number, code: artifact + "/code", script: serve.script,
                 python: TrainingResources.python(ofArtifact: artifact), modelArchive: archive,
                 modelDigest: try Digest.ofHostPath(archive))
-            return try deployment(model: model, version: number, commit: version["commit"] ?? .null, variant: variant, config: config,
+            return try deployment(model: model, version: number, commit: version["commit"]?.stringValue, variant: variant, config: config,
                                   endpoint: request.input["request"]?["endpoint"]?.stringValue)
         }
+        return try .encoded(prepared)
     }
 
     /// A composite (a config with `compose`) deploys a successful build, not a trained
     /// version: its newest, or build `wanted`. Nil for a model that is not a composite.
-    private func compositeDeployment(model: String, build wanted: Int?, request: JSONValue) throws -> JSONValue? {
+    private func compositeDeployment(model: String, build wanted: Int?, request: JSONValue) throws -> PreparedDeployment? {
         let (latestConfig, latest) = try resources.training.config(model: model)
         guard !latestConfig.compose.isEmpty else { return nil }
         var commit = latest["commit"]?.stringValue
         var number = latest["build"]?.stringValue.flatMap(BuildTables.parse(buildID:))?.number ?? 0
         if let wanted {
             guard let build = try resources.registry.get(BuildTables.builds, ItemKey(model, BuildTables.sortKey(wanted)))?.attributes,
-                build["status"] == "succeeded"
+                build["status"] == .string(BuildStatus.succeeded.rawValue)
             else {
                 throw StatesError("Deployment.NoSuchVersion", "composite '\(model)' has no successful build \(wanted); see `slipway builds list \(model)`")
             }
@@ -123,13 +124,13 @@ struct DeployPrepare: TaskResource {
         let variant = VariantConfig(
             name: "\(model)-b\(number)", model: model, version: number, code: artifact + "/code", script: serve.script,
             python: TrainingResources.python(ofArtifact: artifact), modelArchive: "", modelDigest: "")
-        return try deployment(model: model, version: number, commit: commit.map(JSONValue.string) ?? .null, variant: variant, config: config,
+        return try deployment(model: model, version: number, commit: commit, variant: variant, config: config,
                               endpoint: request["endpoint"]?.stringValue)
     }
 
     /// The prepared deployment: the endpoint, its configuration from the config's `deploy`, and the polling plan.
-    private func deployment(model: String, version number: Int, commit: JSONValue, variant: VariantConfig, config: ModelConfig,
-                            endpoint requested: String?) throws -> JSONValue {
+    private func deployment(model: String, version number: Int, commit: String?, variant: VariantConfig, config: ModelConfig,
+                            endpoint requested: String?) throws -> PreparedDeployment {
         let endpoint = requested ?? config.deploy.endpoint ?? model
         guard EndpointRecords.isValidName(endpoint) else {
             throw StatesError("Deployment.InvalidEndpoint", "invalid endpoint name '\(endpoint)'; use lowercase letters, digits, '-' or '_', starting with a letter")
@@ -149,11 +150,9 @@ struct DeployPrepare: TaskResource {
         endpointConfig.traffic.bakeSeconds = Double(deploy.bakeSeconds)
         endpointConfig.traffic.errorThreshold = deploy.errorThreshold
         endpointConfig.traffic.healthTimeout = Double(deploy.healthTimeoutSeconds)
-        return [
-            "model": .string(model), "version": .int(Int64(number)), "endpoint": .string(endpoint), "commit": commit,
-            "config": endpointConfig.json, "timeout": .int(Int64(deploy.timeoutSeconds)),
-            "polling": DeploymentResources.polling(timeout: deploy.timeoutSeconds),
-        ]
+        return PreparedDeployment(
+            model: model, version: number, endpoint: endpoint, commit: commit, config: endpointConfig.json,
+            timeout: deploy.timeoutSeconds, polling: DeploymentResources.polling(timeout: deploy.timeoutSeconds))
     }
 }
 
@@ -164,20 +163,21 @@ struct DeployMark: TaskResource {
     let resources: DeploymentResources
 
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
-        let deployment = request.input["Deployment"] ?? [:]
-        let endpoint = deployment["endpoint"]?.stringValue ?? ""
-        let execution = request.input["Execution"]?.stringValue ?? ""
+        let input = try request.input.decoded(DeploymentInput.self, by: "slipway:deploy.mark")
+        let deployment = input.deployment
+        let endpoint = deployment.endpoint
+        let execution = input.execution ?? ""
         return try DeploymentResources.task {
             let current = try resources.registry.get(DeploymentResources.table, ItemKey(endpoint))
-            if let current, current.attributes["status"] == "InProgress", let other = current.attributes["execution"]?.stringValue,
+            if let current, current.attributes["status"] == .string(DeploymentStatus.inProgress.rawValue), let other = current.attributes["execution"]?.stringValue,
                 other != execution, isRunning(other) {
                 let name = other.split(separator: ":").last.map(String.init) ?? other
                 throw StatesError("Deployment.InProgress",
                                   "endpoint '\(endpoint)' already has a deployment in progress: execution '\(name)' (\(current.attributes["model"]?.stringValue ?? "?") version \(current.attributes["version"]?.intValue ?? 0)); wait for it (`slipway executions describe \(name)`) or stop it (`slipway executions stop \(name)`)")
             }
             var attributes: [String: JSONValue] = [
-                "status": "InProgress", "execution": .string(execution), "model": deployment["model"] ?? .null,
-                "version": deployment["version"] ?? .null, "startedAt": .double(Date().timeIntervalSince1970),
+                "status": .string(DeploymentStatus.inProgress.rawValue), "execution": .string(execution), "model": .string(deployment.model),
+                "version": .int(Int64(deployment.version)), "startedAt": .double(Date().timeIntervalSince1970),
             ]
             if let last = current?.attributes["last"] { attributes["last"] = last }
             do {
@@ -197,7 +197,7 @@ struct DeployMark: TaskResource {
     private func isRunning(_ execution: String) -> Bool {
         let name = execution.split(separator: ":").last.map(String.init) ?? execution
         let store = ExecutionStore(folder: resources.training.home + "/executions")
-        guard let stored = try? store.open(name), (try? store.status(of: stored).status) == "RUNNING" else { return false }
+        guard let stored = try? store.open(name), (try? store.status(of: stored).status) == ExecutionStatus.running.rawValue else { return false }
         return store.lock(stored) == nil
     }
 }
@@ -207,12 +207,10 @@ struct DeployConfig: TaskResource {
     let resources: DeploymentResources
 
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
-        let deployment = request.input["Deployment"] ?? [:]
-        guard let endpoint = deployment["endpoint"]?.stringValue, let config = EndpointConfig(json: deployment["config"]) else {
-            throw StatesError("States.Runtime", "slipway:deploy.config needs the prepared deployment")
-        }
+        let input = try request.input.decoded(DeploymentInput.self, by: "slipway:deploy.config")
+        let config = try input.deployment.endpointConfig(by: "slipway:deploy.config")
         return try DeploymentResources.task {
-            .int(Int64(try resources.endpoints.recordConfig(endpoint, config: config, by: request.input["Execution"]?.stringValue ?? "")))
+            .int(Int64(try resources.endpoints.recordConfig(input.deployment.endpoint, config: config, by: input.execution ?? "")))
         }
     }
 }
@@ -222,11 +220,9 @@ struct DeployAutoscaling: TaskResource {
     let resources: DeploymentResources
 
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
-        let deployment = request.input["Deployment"] ?? [:]
-        guard let endpoint = deployment["endpoint"]?.stringValue, let config = EndpointConfig(json: deployment["config"]) else {
-            throw StatesError("States.Runtime", "slipway:deploy.autoscaling needs the prepared deployment")
-        }
-        try DeploymentResources.task { try resources.endpoints.setAutoscaling(endpoint, config.autoscaling) }
+        let input = try request.input.decoded(DeploymentInput.self, by: "slipway:deploy.autoscaling")
+        let config = try input.deployment.endpointConfig(by: "slipway:deploy.autoscaling")
+        try DeploymentResources.task { try resources.endpoints.setAutoscaling(input.deployment.endpoint, config.autoscaling) }
         return config.autoscaling.json
     }
 }
@@ -237,11 +233,9 @@ struct DeployBegin: TaskResource {
     let resources: DeploymentResources
 
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
-        guard let endpoint = request.input["Endpoint"]?.stringValue, let generation = request.input["Generation"]?.intValue else {
-            throw StatesError("States.Runtime", "slipway:deploy.begin needs Endpoint and Generation")
-        }
-        try DeploymentResources.task { try resources.endpoints.begin(endpoint, generation: Int(generation)) }
-        return ["endpoint": .string(endpoint), "generation": .int(generation)]
+        let input = try request.input.decoded(GenerationInput.self, by: "slipway:deploy.begin")
+        try DeploymentResources.task { try resources.endpoints.begin(input.endpoint, generation: input.generation) }
+        return ["endpoint": .string(input.endpoint), "generation": .int(Int64(input.generation))]
     }
 }
 
@@ -251,25 +245,23 @@ struct DeployStatus: TaskResource {
     let resources: DeploymentResources
 
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
-        guard let endpoint = request.input["Endpoint"]?.stringValue, let generation = request.input["Generation"]?.intValue else {
-            throw StatesError("States.Runtime", "slipway:deploy.status needs Endpoint and Generation")
-        }
-        let status = try DeploymentResources.task { try resources.endpoints.status(endpoint) } ?? [:]
+        let input = try request.input.decoded(GenerationInput.self, by: "slipway:deploy.status")
+        let status = try DeploymentResources.task { try resources.endpoints.status(input.endpoint) } ?? [:]
         let update = status["lastUpdate"] ?? .null
-        var answer: [String: JSONValue] = ["endpointStatus": status["status"] ?? "Creating", "status": "Updating", "reason": .null]
-        if update["generation"]?.intValue == generation {
-            switch update["outcome"]?.stringValue {
-            case "Succeeded": answer["status"] = "InService"
-            case "RolledBack": answer["status"] = "RolledBack"
-            case "Failed": answer["status"] = "Failed"
+        var answer = UpdateProgress(endpointStatus: status["status"]?.stringValue ?? "Creating", status: .updating, reason: nil)
+        if update["generation"]?.intValue == Int64(input.generation) {
+            switch update["outcome"]?.stringValue.flatMap(DeploymentStatus.init) {
+            case .succeeded?: answer.status = .inService
+            case .rolledBack?: answer.status = .rolledBack
+            case .failed?: answer.status = .failed
             default: break
             }
-            answer["reason"] = update["reason"] ?? .null
+            answer.reason = update["reason"]?.stringValue
         }
-        if answer["status"] == "Updating", ServingMarker.read(home: resources.training.home) == nil {
-            answer["reason"] = "no agent is serving endpoints for this home; start one with `slipway agent`"
+        if answer.status == .updating, ServingMarker.read(home: resources.training.home) == nil {
+            answer.reason = "no agent is serving endpoints for this home; start one with `slipway agent`"
         }
-        return .object(answer)
+        return try .encoded(answer)
     }
 }
 
@@ -280,25 +272,27 @@ struct DeployFinish: TaskResource {
     let resources: DeploymentResources
 
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
-        let input = request.input
-        let deployment = input["Deployment"] ?? [:]
-        let endpoint = deployment["endpoint"]?.stringValue ?? ""
-        let outcome = input["Outcome"]?.stringValue ?? "Failed"
-        let execution = input["Execution"]?.stringValue ?? ""
-        var cause = input["Reason"]?.stringValue
-        if outcome == "TimedOut" {
-            let checks = input["Checks"]?.intValue ?? 0
-            cause = "endpoint '\(endpoint)' was not InService after \(checks + 1) checks over \(deployment["timeout"]?.intValue ?? 0) s"
-                + (input["Status"]?["reason"]?.stringValue.map { ": \($0)" } ?? "; its update goes on: `slipway endpoints describe \(endpoint)`")
+        let input = try request.input.decoded(FinishInput.self, by: "slipway:deploy.finish")
+        let deployment = input.deployment
+        let endpoint = deployment.endpoint
+        let outcome = input.outcome
+        let execution = input.execution ?? ""
+        var cause = input.reason
+        switch outcome {
+        case .timedOut:
+            cause = "endpoint '\(endpoint)' was not InService after \((input.checks ?? 0) + 1) checks over \(deployment.timeout) s"
+                + (input.status?.reason.map { ": \($0)" } ?? "; its update goes on: `slipway endpoints describe \(endpoint)`")
+        case .rolledBack:
+            cause = "the update was rolled back and the endpoint serves what it served before: \(cause ?? "")"
+        case .succeeded, .failed, .inProgress:
+            break
         }
-        if outcome == "RolledBack" { cause = "the update was rolled back and the endpoint serves what it served before: \(cause ?? "")" }
-        if outcome != "Succeeded" && cause == nil { cause = "the update of '\(endpoint)' ended \(outcome); see `slipway endpoints describe \(endpoint)`" }
+        if outcome != .succeeded && cause == nil { cause = "the update of '\(endpoint)' ended \(outcome.rawValue); see `slipway endpoints describe \(endpoint)`" }
         let record: [String: JSONValue] = [
-            "status": .string(outcome), "execution": .string(execution), "model": deployment["model"] ?? .null,
-            "version": deployment["version"] ?? .null, "generation": input["Generation"] ?? .null,
+            "status": .string(outcome.rawValue), "execution": .string(execution), "model": .string(deployment.model),
+            "version": .int(Int64(deployment.version)), "generation": input.generation.map { .int(Int64($0)) } ?? .null,
             "finishedAt": .double(Date().timeIntervalSince1970), "cause": cause.map(JSONValue.string) ?? .null,
         ]
-        guard !endpoint.isEmpty else { return .object(record.merging(["Cause": record["cause"] ?? .null]) { $1 }) }
         try DeploymentResources.task {
             var writes: [TransactionWrite] = [
                 .put(table: DeploymentResources.history, key: ItemKey(endpoint, String(format: "%017.6f", Date().timeIntervalSince1970)), attributes: record, condition: .absent),
@@ -308,9 +302,9 @@ struct DeployFinish: TaskResource {
             if let current = try resources.registry.get(DeploymentResources.table, ItemKey(endpoint)),
                 current.attributes["execution"]?.stringValue == execution {
                 var mark = current.attributes
-                mark["status"] = .string(outcome)
+                mark["status"] = .string(outcome.rawValue)
                 mark["finishedAt"] = record["finishedAt"]
-                if outcome == "Succeeded" { mark["last"] = .object(record) }
+                if outcome == .succeeded { mark["last"] = .object(record) }
                 writes.append(.put(table: DeploymentResources.table, key: ItemKey(endpoint), attributes: mark, condition: .version(current.version)))
             }
             try resources.registry.transact(writes)

@@ -22,7 +22,7 @@ package struct Deployments: Sendable {
     /// The model version the endpoint served before the one it serves now: the newest
     /// successful deployment of another version than the current one.
     package func rollbackTarget(endpoint: String) throws -> (model: String, version: Int) {
-        let succeeded = try history(endpoint: endpoint).filter { $0["status"] == "Succeeded" }
+        let succeeded = try history(endpoint: endpoint).filter { $0["status"] == .string(DeploymentStatus.succeeded.rawValue) }
         let described = try? EndpointRecords(registry: registry).describe(endpoint)
         let serving = described.flatMap { d in d["model"]?.stringValue.flatMap { model in d["version"]?.intValue.map { (model, Int($0)) } } }
         guard let current = serving ?? succeeded.last.flatMap(Self.pair) else {

@@ -2,11 +2,14 @@ import ArtifactBuilder
 import Foundation
 import Registry
 
-/// The verdict of a model's gates on an evaluation report.
-package struct GateVerdict: Sendable, Equatable {
+/// The verdict of a model's gates on an evaluation report: what `slipway:training.gates`
+/// answers (at `$.verdict`, where the definition's Choice reads `passed`).
+package struct GateVerdict: Codable, Sendable, Equatable {
     package var passed: Bool
     /// One line per gate that failed (or whose metric is missing), naming it and the value.
     package var reasons: [String]
+    /// The evaluation report the gates were checked against (the version's metrics).
+    package var metrics: JSONValue
 
     /// Checks every gate against `report` (SageMaker's ModelMetrics shape, for example
     /// `{"regression_metrics": {"mse": {"value": 1.2}}}`); a gate's `metric` is a dotted path.
@@ -22,7 +25,7 @@ package struct GateVerdict: Sendable, Equatable {
             if let min = gate.min, value < min { reasons.append("\(gate.metric) = \(value) is below the minimum \(min)") }
             if let max = gate.max, value > max { reasons.append("\(gate.metric) = \(value) is above the maximum \(max)") }
         }
-        return GateVerdict(passed: reasons.isEmpty, reasons: reasons)
+        return GateVerdict(passed: reasons.isEmpty, reasons: reasons, metrics: report)
     }
 }
 
@@ -32,7 +35,7 @@ package struct ModelVersions: Sendable {
     package static let table = "versions"
 
     /// `PendingManualApproval`, `Approved`, `Rejected`.
-    package enum Status: String, Sendable, CaseIterable {
+    package enum Status: String, Sendable, CaseIterable, Codable {
         case pendingManualApproval = "PendingManualApproval"
         case approved = "Approved"
         case rejected = "Rejected"

@@ -96,7 +96,7 @@ package struct PipelineExecutions: Sendable {
         for name in store.names() where !skip(name) {
             do {
                 let stored = try store.open(name)
-                guard try store.status(of: stored).status == "RUNNING" else {
+                guard try store.status(of: stored).status == ExecutionStatus.running.rawValue else {
                     scan.ended[name] = store.journalSize(name)
                     continue
                 }

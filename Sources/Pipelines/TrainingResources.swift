@@ -57,7 +57,7 @@ package struct TrainingResources: Sendable {
             }
             if let wanted {
                 let builds = try registry.query(BuildTables.builds, partition: model, descending: true).items.map(\.attributes)
-                guard let build = builds.first(where: { $0["status"] == "succeeded" && ($0["commit"]?.stringValue ?? "").hasPrefix(wanted) }) else {
+                guard let build = builds.first(where: { $0["status"] == .string(BuildStatus.succeeded.rawValue) && ($0["commit"]?.stringValue ?? "").hasPrefix(wanted) }) else {
                     throw StatesError("Model.NotBuilt", "model '\(model)' has no successful build of commit '\(wanted)'; run `slipway build \(model) --commit \(wanted)`")
                 }
                 latest = ["build": build["id"] ?? .null, "commit": build["commit"] ?? .null, "stages": build["artifacts"] ?? [:]]
@@ -91,38 +91,35 @@ struct Prepare: TaskResource {
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
         guard let model = request.input["model"]?.stringValue else { throw StatesError("States.Runtime", "the input needs \"model\"") }
         let (config, latest) = try resources.config(model: model, commit: request.input["request"]?["commit"]?.stringValue)
-        var stages: [String: JSONValue] = [:]
+        guard let commit = latest["commit"]?.stringValue else { throw StatesError("Model.NotBuilt", "model '\(model)' has no built commit") }
+        var stages: [String: PreparedStage] = [:]
         for (kind, stage) in config.stages where kind != .serve {
             guard let artifact = latest["stages"]?[kind.rawValue], let path = artifact["path"]?.stringValue else { continue }
-            stages[kind.rawValue] = [
-                "kind": .string(kind == .train ? "training" : "processing"), "code": .string(path + "/code"), "script": .string(stage.script),
-                "digest": artifact["digest"] ?? .null,
-                "python": .string(TrainingResources.python(ofArtifact: path)),
-                "arguments": .array(stage.arguments.map { .string($0) }),
-                "hyperparameters": .object(Dictionary(stage.hyperparameters.map { ($0.0, JSONValue.string($0.1)) }, uniquingKeysWith: { $1 })),
-                "outputs": .array((kind == .evaluate ? ["evaluation"] : stage.outputs).map { .string($0) }),
-                "cpus": .double(stage.resources.cpus), "memory": .int(stage.resources.memoryBytes),
-                "timeout": .int(Int64(stage.resources.timeoutSeconds)), "network": .bool(stage.network),
-                "retries": .int(Int64(stage.retry.attempts)), "cache": .bool(stage.cache),
-            ]
+            stages[kind.rawValue] = PreparedStage(
+                kind: kind == .train ? .training : .processing, code: path + "/code", script: stage.script,
+                digest: artifact["digest"]?.stringValue, python: TrainingResources.python(ofArtifact: path),
+                arguments: stage.arguments, hyperparameters: Dictionary(stage.hyperparameters, uniquingKeysWith: { $1 }),
+                outputs: kind == .evaluate ? ["evaluation"] : stage.outputs,
+                cpus: stage.resources.cpus, memory: stage.resources.memoryBytes, timeout: stage.resources.timeoutSeconds,
+                network: stage.network, retries: stage.retry.attempts, cache: stage.cache)
         }
-        var data: [String: JSONValue] = [:]
-        let preprocessCode = stages["preprocess"]?["code"]?.stringValue ?? ""
+        var data: [String: String] = [:]
         for input in config.data where config.stages[.preprocess]?.inputs.contains(input.name) ?? false {
             switch input.source {
-            case .repository(let path): data[input.name] = .string(preprocessCode + "/" + path)
-            case .host(let path): data[input.name] = .string(path)
+            case .repository(let path):
+                guard let code = stages["preprocess"]?.code else { continue }
+                data[input.name] = code + "/" + path
+            case .host(let path): data[input.name] = path
             }
         }
         // The build record holds the content digests of the data the build saw.
-        let dataDigests = latest["build"]?.stringValue.flatMap(BuildTables.parse(buildID:)).flatMap { build in
+        let build = latest["build"]?.stringValue
+        let dataDigests = build.flatMap(BuildTables.parse(buildID:)).flatMap { build in
             try? resources.registry.get(BuildTables.builds, ItemKey(build.model, BuildTables.sortKey(build.number)))?.attributes["data"]
         } ?? .null
-        return [
-            "model": .string(model), "commit": latest["commit"] ?? .null, "build": latest["build"] ?? .null, "dataDigests": dataDigests,
-            "stages": .object(stages), "data": .object(data), "approval": .string(config.approval.rawValue),
-            "gates": .array(config.gates.map { ["metric": .string($0.metric), "min": $0.min.map(JSONValue.double) ?? .null, "max": $0.max.map(JSONValue.double) ?? .null] }),
-        ]
+        return try .encoded(PreparedTraining(
+            model: model, commit: commit, build: build, dataDigests: dataDigests, stages: stages, data: data,
+            approval: config.approval, gates: config.gates))
     }
 }
 
@@ -131,25 +128,24 @@ struct Job: TaskResource {
     let resources: TrainingResources
 
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
-        let input = request.input
-        guard let stage = input["Stage"]?.stringValue, let spec = input["Prepared"]?["stages"]?[stage] else {
-            throw StatesError("Job.Failed", "the model has no \(input["Stage"]?.stringValue ?? "?") stage")
+        let input = try request.input.decoded(JobInput.self, by: "slipway:training.job")
+        let stage = input.stage
+        guard let spec = input.prepared.stages[stage] else {
+            throw StatesError("Job.Failed", "the model has no \(stage) stage")
         }
         var job = JobSpec(
-            kind: spec["kind"] == "training" ? .training : .processing, stage: stage,
-            codePath: spec["code"]?.stringValue ?? "", script: spec["script"]?.stringValue ?? "", python: spec["python"]?.stringValue ?? "",
-            resources: JobResources(cpus: spec["cpus"]?.doubleValue ?? 1, memoryBytes: spec["memory"]?.intValue ?? (2 << 30),
-                                 timeoutSeconds: Int(spec["timeout"]?.intValue ?? 1800)))
-        job.arguments = spec["arguments"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        job.hyperparameters = (spec["hyperparameters"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.compactMap { k, v in v.stringValue.map { (k, $0) } }
-        job.outputs = spec["outputs"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        job.network = spec["network"] == true
-        for (name, path) in input["Inputs"]?.objectValue ?? [:] { if let path = path.stringValue { job.inputs[name] = path } }
+            kind: spec.kind, stage: stage, codePath: spec.code, script: spec.script, python: spec.python,
+            resources: JobResources(cpus: spec.cpus, memoryBytes: spec.memory, timeoutSeconds: spec.timeout))
+        job.arguments = spec.arguments
+        job.hyperparameters = spec.hyperparameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        job.outputs = spec.outputs
+        job.network = spec.network
+        job.inputs = input.inputs ?? [:]
         if stage == "evaluate" { job.processingDestinations = Set(job.inputs.keys) }
 
         let cache = StepCache(home: resources.home, registry: resources.registry)
-        let key = cache.key(for: job, artifact: spec["digest"]?.stringValue ?? "")
-        if spec["cache"] != false, let hit = cache.lookup(key) {
+        let key = cache.key(for: job, artifact: spec.digest ?? "")
+        if spec.cache, let hit = cache.lookup(key) {
             var result = hit
             if case .object(var members) = result {
                 members["cache"] = .string("hit: \(stage), key \(key.prefix(12)), from execution \(hit["execution"]?.stringValue ?? "?")")
@@ -158,36 +154,30 @@ struct Job: TaskResource {
             return result
         }
         // One id per execution and stage, so that `slipway logs --follow` finds a running job's output.
-        let execution = input["Execution"]?.stringValue?.split(separator: ":").last.map(String.init) ?? UUID().uuidString
+        let execution = input.execution?.split(separator: ":").last.map(String.init) ?? UUID().uuidString
         let id = JobID.of(execution: execution, stage: stage)
         let result: JobResult
         do {
             result = try await resources.jobs.run(job, id: id)
         } catch {
-            let attempt = Int(input["Attempt"]?.intValue ?? 0)
-            let allowed = Int(spec["retries"]?.intValue ?? 0)
-            if error.error == "Job.Failed" && attempt < allowed {
-                throw StatesError("Job.Retryable", "attempt \(attempt + 1) of \(allowed + 1): \(error.cause)")
+            let attempt = input.attempt ?? 0
+            if error.error == "Job.Failed" && attempt < spec.retries {
+                throw StatesError("Job.Retryable", "attempt \(attempt + 1) of \(spec.retries + 1): \(error.cause)")
             }
             throw StatesError(error.error, error.cause)
         }
-        return try cache.store(key, result: result, stage: stage, execution: input["Execution"]?.stringValue ?? "")
+        return try cache.store(key, result: result, stage: stage, execution: input.execution ?? "")
     }
 }
 
 /// `slipway:training.gates`: the config's gates against the evaluation report.
 struct Gates: TaskResource {
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
-        guard let folder = request.input["Evaluation"]?.stringValue,
-            let data = FileManager.default.contents(atPath: folder + "/evaluation.json"), let report = try? JSONValue(parsing: Array(data))
-        else {
+        let input = try request.input.decoded(GatesInput.self, by: "slipway:training.gates")
+        guard let data = FileManager.default.contents(atPath: input.evaluation + "/evaluation.json"), let report = try? JSONValue(parsing: Array(data)) else {
             throw StatesError("Job.Failed", "the evaluate stage wrote no readable /opt/ml/processing/evaluation/evaluation.json")
         }
-        let gates = (request.input["Prepared"]?["gates"]?.arrayValue ?? []).compactMap { g -> Gate? in
-            g["metric"]?.stringValue.map { Gate(metric: $0, min: g["min"]?.doubleValue, max: g["max"]?.doubleValue) }
-        }
-        let verdict = GateVerdict.evaluate(gates, report: report)
-        return ["passed": .bool(verdict.passed), "reasons": .array(verdict.reasons.map { .string($0) }), "metrics": report]
+        return try .encoded(GateVerdict.evaluate(input.prepared.gates, report: report))
     }
 }
 
@@ -196,20 +186,21 @@ struct Register: TaskResource {
     let resources: TrainingResources
 
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
-        let input = request.input
-        let prepared = input["Prepared"] ?? [:]
-        let verdict = input["Verdict"] ?? [:]
-        let passed = verdict["passed"] == true
-        let status: ModelVersions.Status = passed ? (prepared["approval"] == "auto" ? .approved : .pendingManualApproval) : .rejected
+        let input = try request.input.decoded(RegisterInput.self, by: "slipway:training.register")
+        let prepared = input.prepared
+        let verdict = input.verdict
+        let status: ModelVersions.Status = verdict.passed ? (prepared.approval == .auto ? .approved : .pendingManualApproval) : .rejected
         var lineage: [String: JSONValue] = [
-            "commit": prepared["commit"] ?? .null, "build": prepared["build"] ?? .null, "execution": input["Execution"] ?? .null,
-            "artifacts": .object((prepared["stages"]?.objectValue ?? [:]).mapValues { $0["digest"] ?? .null }),
-            "hyperparameters": prepared["stages"]?["train"]?["hyperparameters"] ?? [:],
-            "data": prepared["dataDigests"] ?? .null,
-            "modelArchive": input["Jobs"]?["train"]?["modelArchive"] ?? .null,
+            "commit": .string(prepared.commit), "build": prepared.build.map(JSONValue.string) ?? .null,
+            "execution": input.execution.map(JSONValue.string) ?? .null,
+            "artifacts": .object(prepared.stages.mapValues { $0.digest.map(JSONValue.string) ?? .null }),
+            "hyperparameters": .object((prepared.stages["train"]?.hyperparameters ?? [:]).mapValues(JSONValue.string)),
+            "data": prepared.dataDigests,
+            "modelArchive": input.jobs["train"]?["modelArchive"] ?? .null,
         ]
+        let model = prepared.model
+        let registered: RegisteredVersion
         do {
-            let model = prepared["model"]?.stringValue ?? "?"
             let versions = ModelVersions(registry: resources.registry)
             // A training of the same build whose model archive is byte for byte an existing
             // version's (every step came from the cache) answers with that version instead
@@ -220,19 +211,26 @@ struct Register: TaskResource {
                 // (Only with the same verdict: looser gates may accept what was rejected.)
                 if let same = try versions.list(model).last(where: {
                     $0["modelDigest"]?.stringValue == digest && $0["build"] == lineage["build"]
-                        && ($0["status"] == "Rejected") == (status == .rejected)
+                        && ($0["status"] == .string(ModelVersions.Status.rejected.rawValue)) == (status == .rejected)
                 }) {
-                    return ["model": .string(model), "version": same["version"] ?? .null, "status": same["status"] ?? .null,
-                            "reasons": same["statusReason"].map { [$0] } ?? [], "sameAs": same["execution"] ?? .null]
+                    guard let number = same["version"]?.intValue, let sameStatus = same["status"]?.stringValue.flatMap(ModelVersions.Status.init) else {
+                        throw StatesError("States.TaskFailed", "version record \(same["version"] ?? .null) of '\(model)' has no valid version or status; see `slipway versions list \(model)`")
+                    }
+                    return try .encoded(RegisteredVersion(
+                        model: model, version: Int(number), status: sameStatus,
+                        reasons: same["statusReason"]?.stringValue.map { [$0] } ?? [], sameAs: same["execution"]?.stringValue))
                 }
             }
             let number = try versions.register(
-                model: model, status: status, metrics: verdict["metrics"] ?? [:], lineage: lineage,
-                reason: passed ? nil : verdict["reasons"]?.arrayValue?.compactMap(\.stringValue).joined(separator: "; "))
-            return ["model": .string(model), "version": .int(Int64(number)), "status": .string(status.rawValue), "reasons": verdict["reasons"] ?? []]
+                model: model, status: status, metrics: verdict.metrics, lineage: lineage,
+                reason: verdict.passed ? nil : verdict.reasons.joined(separator: "; "))
+            registered = RegisteredVersion(model: model, version: number, status: status, reasons: verdict.reasons)
+        } catch let error as StatesError {
+            throw error
         } catch {
             throw StatesError("States.TaskFailed", "registering the version failed: \(error)")
         }
+        return try .encoded(registered)
     }
 }
 

@@ -83,6 +83,14 @@ package struct TaskRequest: Sendable {
     package var context: JSONValue
     /// The task token, for `.waitForTaskToken` resources.
     package var token: String
+
+    /// A request to `resource` with `input` (a task resource's tests call it directly).
+    package init(resource: String, input: JSONValue, context: JSONValue = [:], token: String = "") {
+        self.resource = resource
+        self.input = input
+        self.context = context
+        self.token = token
+    }
 }
 
 /// Something a Task state can call, found by its resource URI.
@@ -183,6 +191,15 @@ package final class ExecutionHistory: Sendable {
     package var all: [HistoryEvent] { events.withLock { $0 } }
 }
 
+/// The status of an execution, as its history and the Step Functions API spell it.
+package enum ExecutionStatus: String, Codable, Sendable, CaseIterable {
+    case running = "RUNNING"
+    case succeeded = "SUCCEEDED"
+    case failed = "FAILED"
+    case timedOut = "TIMED_OUT"
+    case aborted = "ABORTED"
+}
+
 /// How an execution ended.
 package struct ExecutionOutcome: Sendable {
     /// `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`; `RUNNING` when the process was
@@ -212,7 +229,7 @@ package struct ExecutionOutcome: Sendable {
             self.init(status: "SUCCEEDED", output: output, error: nil, history: history)
         default:
             let error = StatesError(end.details?["error"]?.stringValue ?? "", end.details?["cause"]?.stringValue ?? "")
-            let status = ["ExecutionAborted": "ABORTED", "ExecutionTimedOut": "TIMED_OUT"][end.type] ?? "FAILED"
+            let status = (["ExecutionAborted": ExecutionStatus.aborted, "ExecutionTimedOut": .timedOut][end.type] ?? .failed).rawValue
             self.init(status: status, output: nil, error: error, history: history)
         }
     }

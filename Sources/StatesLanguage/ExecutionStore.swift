@@ -82,7 +82,7 @@ package struct ExecutionStore: Sendable {
     /// within a second of a Wait). An execution no process runs any more is marked
     /// aborted in its journal at once. False when it had already ended.
     package func stop(_ stored: Stored) throws -> Bool {
-        guard try status(of: stored).status == "RUNNING" else { return false }
+        guard try status(of: stored).status == ExecutionStatus.running.rawValue else { return false }
         let path = folder + "/" + stored.name
         _ = FileManager.default.createFile(atPath: path + "/stop", contents: Data())
         guard let lock = ExecutionLock(path: path + "/lock", wait: false) else { return true }  // its runner will see the request

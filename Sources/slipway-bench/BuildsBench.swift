@@ -93,7 +93,7 @@ struct BuildsBench: AsyncParsableCommand {
                 for build in try registry.query("builds", partition: "demand", descending: true, limit: 3).items
                 where build.attributes["commit"]?.stringValue == commit {
                     started = build.attributes["startedAt"]?.doubleValue
-                    finished = build.attributes["status"] != "running"
+                    finished = build.buildStatus != .running
                 }
             }
             guard let started, finished else { throw ValidationError("the agent did not build \(commit)") }

@@ -40,7 +40,7 @@ struct StatesBench: AsyncParsableCommand {
         let start = ContinuousClock.now
         let outcome = await engine.run(machine, input: input, journal: journal)
         let elapsed = ContinuousClock.now - start
-        guard outcome.status == "SUCCEEDED" else { throw ValidationError("\(label): \(outcome.status) \(outcome.error?.description ?? "")") }
+        guard outcome.status == ExecutionStatus.succeeded.rawValue else { throw ValidationError("\(label): \(outcome.status) \(outcome.error?.description ?? "")") }
         let transitions = outcome.history.filter { $0.type.hasSuffix("StateEntered") }.count
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         var usage = rusage()

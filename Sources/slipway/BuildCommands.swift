@@ -39,10 +39,10 @@ struct BuildCommand: AsyncParsableCommand {
             return
         }
         let id = try queue.enqueue(request)
-        let record = try await builder.build(request)
+        let outcome = try await builder.build(request)
         try queue.remove(id)
         withExtendedLifetime(agent) {}
-        try BuildsCommand.report(record, json: json)
+        try BuildsCommand.report(outcome.record, json: json)
     }
 }
 
@@ -58,7 +58,7 @@ struct BuildsCommand: ParsableCommand {
         } else {
             print(summary(record.attributes))
         }
-        if record.attributes["status"] == "failed" {
+        if record.buildStatus == .failed {
             throw CommandFailure(message: "build \(record.attributes["id"]?.stringValue ?? "") failed: \(record.attributes["error"]?.stringValue ?? "")", status: ExitStatus.failure)
         }
     }

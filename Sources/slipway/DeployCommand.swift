@@ -49,7 +49,7 @@ struct DeployCommand: AsyncParsableCommand {
                 print("endpoint \(name): \(state["status"]?.stringValue ?? "?"), serving \(state["model"]?.stringValue ?? "?") version \(state["version"]?.intValue.map(String.init) ?? "?")")
             }
         }
-        if outcome.status != "SUCCEEDED" { throw ExitCode(1) }
+        if outcome.status != ExecutionStatus.succeeded.rawValue { throw ExitCode(1) }
     }
 }
 

@@ -33,7 +33,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
             if let output = outcome.output { print(output.serialized(pretty: true)) }
             if let error = outcome.error { print("\(error.error): \(error.cause)") }
         }
-        if outcome.status != "SUCCEEDED" { throw ExitCode(1) }
+        if outcome.status != ExecutionStatus.succeeded.rawValue { throw ExitCode(1) }
     }
 
     /// Leaves a stored execution to the running agent (which claims it at once, or within
@@ -87,7 +87,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
             let (status, history) = try store.status(of: stored)
             var value: [String: JSONValue] = ["name": .string(name), "status": .string(status), "input": stored.input,
                                               "stateMachine": .string(stored.stateMachineName)]
-            if let last = history.last, status != "RUNNING" {
+            if let last = history.last, status != ExecutionStatus.running.rawValue {
                 if let output = last.details?["output"]?.stringValue { value["output"] = (try? JSONValue(parsing: output)) ?? .string(output) }
                 if let error = last.details?["error"] { value["error"] = error }
                 if let cause = last.details?["cause"] { value["cause"] = cause }

@@ -21,7 +21,7 @@ struct LogsCommand: AsyncParsableCommand {
             if !text.isEmpty {
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
-            guard follow, status == "RUNNING" else { break }
+            guard follow, status == ExecutionStatus.running.rawValue else { break }
             try await Task.sleep(for: .milliseconds(300))
         }
         if !logs.shownAny { print("no job output\(state.map { " for state '\($0)'" } ?? "") in '\(execution)' yet") }

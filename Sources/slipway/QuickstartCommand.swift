@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JSON
+import Pipelines
 import Serving
 
 /// `slipway quickstart`: from nothing to a served price, on the embedded defaults. It does
@@ -58,7 +59,7 @@ struct QuickstartCommand: AsyncParsableCommand {
             step.say("waiting for \(model): build, then training (preprocess, train, evaluate, gates)")
             let version = try await step.waitForVersion(model)
             step.say("\(model) version \(version["version"]?.intValue ?? 0) is \(version["status"]?.stringValue ?? "?"): \(Steps.metrics(version))")
-            if version["status"] == "PendingManualApproval" {
+            if version["status"] == .string(ModelVersions.Status.pendingManualApproval.rawValue) {
                 let number = version["version"]?.intValue ?? 0
                 step.say("approving it for you; by hand: slipway approve \(model) \(number) --note 'metrics look right'")
                 try await step.slipway(["approve", model, "\(number)", "--note", "approved by slipway quickstart"])

@@ -67,8 +67,8 @@ struct Steps {
         let registry = try Registry(home: home)
         for _ in 0..<1200 {
             let newest = try registry.query(BuildTables.builds, partition: model, descending: true, limit: 1).items.first?.attributes
-            if newest?["status"] == "succeeded" { return }
-            if newest?["status"] == "failed" {
+            if newest?["status"] == .string(BuildStatus.succeeded.rawValue) { return }
+            if newest?["status"] == .string(BuildStatus.failed.rawValue) {
                 throw CommandFailure(message: "the build of \(model) failed: \(newest?["error"]?.stringValue ?? "?"); see `slipway builds show \(newest?["id"]?.stringValue ?? model)`", status: ExitStatus.failure)
             }
             try await Task.sleep(for: .milliseconds(500))
@@ -85,7 +85,7 @@ struct Steps {
         for _ in 0..<1200 {
             if let version = try ModelVersions(registry: registry).list(model).last { return .object(version) }
             for name in executions.names() where name.hasPrefix("training-\(model)-") {
-                guard let stored = try? executions.open(name), let status = try? executions.status(of: stored), status.status == "FAILED" else { continue }
+                guard let stored = try? executions.open(name), let status = try? executions.status(of: stored), status.status == ExecutionStatus.failed.rawValue else { continue }
                 let failure = status.history.last?.details
                 throw CommandFailure(message: "training \(model) failed: \(failure?["error"]?.stringValue ?? "") \(failure?["cause"]?.stringValue ?? ""); see `slipway logs \(name)`", status: ExitStatus.failure)
             }

@@ -100,7 +100,7 @@ import FoundationNetworking
             // An agent that recorded the build and died before it started the training.
             let first = try await Agent(configuration: configuration, registry: registry, logger: lines.logger)
             let built = try await first.builds.runOnce()
-            #expect(built.first?.attributes["status"] == "succeeded")
+            #expect(built.first?.record.attributes["status"] == "succeeded")
         }
         let agent = try await Agent(configuration: configuration, registry: registry, logger: lines.logger)
         try await withThrowingTaskGroup(of: Void.self) { group in

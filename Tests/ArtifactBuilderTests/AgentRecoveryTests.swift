@@ -60,7 +60,7 @@ import Testing
         try Data("repository /nowhere/at/all.git\nx y refs/heads/main\n".utf8).write(to: URL(fileURLWithPath: spool + "/1-1.push"))
         try Data([0xFF, 0xFE]).write(to: URL(fileURLWithPath: spool + "/1-2.push"))
         let builds = try await agent.runOnce()
-        #expect(builds.first?.attributes["status"] == "succeeded")  // the watcher's push still built
+        #expect(builds.first?.record.attributes["status"] == "succeeded")  // the watcher's push still built
         let left = try FileManager.default.contentsOfDirectory(atPath: spool).sorted()
         #expect(left == ["1-1.push.failed", "1-2.push.failed"])
         #expect(try WatchedRepository.all(in: registry).count == 1)
@@ -88,7 +88,7 @@ import Testing
         try await fixture.push(clone)
         let (_, agent) = try await fixture.agent()
         let started = Date()
-        let build = try #require(try await agent.runOnce().first?.attributes)
+        let build = try #require(try await agent.runOnce().first?.record.attributes)
         #expect(build["status"] == "failed")
         #expect(build["error"]?.stringValue?.contains("timed out after 2 s") == true, "\(build["error"] ?? "")")
         #expect(Date().timeIntervalSince(started) < 30)

@@ -21,7 +21,7 @@ import Testing
         let (registry, agent) = try await fixture.agent()
         let builds = try await agent.runOnce()
         #expect(builds.count == 1)
-        let build = try #require(builds.first?.attributes)
+        let build = try #require(builds.first?.record.attributes)
         #expect(build["status"] == "succeeded", "\(build["error"] ?? "")")
         #expect(build["commit"]?.stringValue == (try await fixture.git(["rev-parse", "main"], in: fixture.bare)))
         #expect(build["author"] == "Ada Scientist <ada@example.com>")
@@ -51,7 +51,7 @@ import Testing
         let before = try ["preprocess", "train", "evaluate", "serve"].map { try latest(registry, $0) }
         try await fixture.change(clone, "train.py", append: "\n# tuned\n", message: "tune training")
         try await fixture.push(clone)
-        let build = try #require(try await agent.runOnce().first?.attributes)
+        let build = try #require(try await agent.runOnce().first?.record.attributes)
         #expect(build["status"] == "succeeded")
         #expect(build["artifacts"]?["preprocess"]?["reused"] == true)
         #expect(build["artifacts"]?["train"]?["reused"] == false)
@@ -71,7 +71,7 @@ import Testing
             .replacingOccurrences(of: "script: evaluate.py", with: "script: missing.py")
         try await fixture.write(clone, "slipway.yaml", config, message: "break the config")
         try await fixture.push(clone)
-        let build = try #require(try await agent.runOnce().first?.attributes)
+        let build = try #require(try await agent.runOnce().first?.record.attributes)
         #expect(build["status"] == "failed")
         let error = build["error"]?.stringValue ?? ""
         #expect(error.contains("unknown key 'hyperparams' in stages.train; did you mean 'hyperparameters'?"), "\(error)")
@@ -81,7 +81,7 @@ import Testing
         // Fixing the typo leaves the missing script: reported with its line and a hint.
         try await fixture.write(clone, "slipway.yaml", config.replacingOccurrences(of: "hyperparams:", with: "hyperparameters:"), message: "fix typo")
         try await fixture.push(clone)
-        let second = try #require(try await agent.runOnce().first?.attributes)
+        let second = try #require(try await agent.runOnce().first?.record.attributes)
         #expect(second["status"] == "failed")
         #expect(second["error"]?.stringValue?.contains("'missing.py' is not in commit") == true)
         #expect(second["diagnostics"]?.arrayValue?.first?["line"]?.intValue != nil)
@@ -92,7 +92,7 @@ import Testing
         try await fixture.write(clone, "tests/test_model.py", "import unittest\nclass T(unittest.TestCase):\n    def test_fails(self):\n        self.fail('boom')\n", message: "a failing test")
         try await fixture.push(clone)
         let (registry, agent) = try await fixture.agent()
-        let build = try #require(try await agent.runOnce().first?.attributes)
+        let build = try #require(try await agent.runOnce().first?.record.attributes)
         #expect(build["status"] == "failed")
         #expect(build["error"]?.stringValue?.contains("build step 'unit tests' failed") == true)
         #expect(build["error"]?.stringValue?.contains("boom") == true)
@@ -107,13 +107,13 @@ import Testing
         let request = BuildRequest(repositoryName: "demand", repositoryPath: fixture.bare, branch: "main", commit: commit,
                                    requestedBy: "manual", requestedAt: Date().timeIntervalSince1970)
         let first = try await agent.builder.build(request)
-        #expect(first.attributes["status"] == "succeeded")
+        #expect(first.record.attributes["status"] == "succeeded")
         // The hook had queued the same push; the agent finds the commit built.
         try BuildQueue(registry: registry).observe(BuildRequest(repositoryName: "demand", repositoryPath: fixture.bare, branch: "main",
                                                                 commit: commit, requestedBy: "hook", requestedAt: Date().timeIntervalSince1970))
         let again = try await agent.runOnce()
-        #expect(again.map { $0.attributes["id"] } == [first.attributes["id"]])
-        #expect(again.first?.attributes[Builder.alreadyBuilt] == true)
+        #expect(again.map { $0.record.attributes["id"] } == [first.record.attributes["id"]])
+        #expect(again.first?.isNew == false, "the queued request answers with the existing build")
         #expect(try registry.query("builds", partition: "demand").items.count == 1)
         #expect(try BuildQueue(registry: registry).pending().isEmpty)
     }
@@ -133,7 +133,7 @@ import Testing
                 requestedBy: "hook", requestedAt: Date().timeIntervalSince1970))
         }
         let builds = try await agent.runOnce()
-        #expect(builds.map { $0.attributes["commit"]?.stringValue } == [pushed[2]])
+        #expect(builds.map { $0.record.attributes["commit"]?.stringValue } == [pushed[2]])
         let records = try registry.query("builds", partition: "demand").items.map(\.attributes)
         for commit in pushed.dropLast() {
             #expect(records.contains { $0["commit"]?.stringValue == commit && $0["status"] == "superseded" })
@@ -155,7 +155,7 @@ import Testing
         let config = try String(contentsOfFile: clone + "/slipway.yaml", encoding: .utf8)
         try await fixture.write(clone, "slipway.yaml", config.replacingOccurrences(of: "requirements: requirements.txt", with: "requirements: requirements.txt\nbranches: [main, experiment]"), message: "build experiment")
         try await fixture.push(clone, "experiment")
-        #expect(try await agent.runOnce().first?.attributes["branch"] == "experiment")
+        #expect(try await agent.runOnce().first?.record.attributes["branch"] == "experiment")
     }
 
     @Test func aSecondAgentForTheSameHomeIsRefusedNamingTheFirst() async throws {
@@ -185,7 +185,7 @@ import Testing
         try WatchedRepository.register(name: "demand", path: fixture.bare, in: registry)
         let builder = try await Builder(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments, listener: listener)
         let agent = try BuildAgent(home: fixture.home, registry: registry, builder: builder, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-        let build = try #require(try await agent.runOnce().first?.attributes)
+        let build = try #require(try await agent.runOnce().first?.record.attributes)
         #expect(build["status"] == "succeeded", "\(build["error"] ?? "")")
         let digest = build["data"]?["extra"]?["digest"]?.stringValue
         #expect(digest?.count == 64)
@@ -199,8 +199,8 @@ import Testing
         try FileManager.default.removeItem(atPath: hostData)
         let failed = try await builder.build(BuildRequest(repositoryName: "demand", repositoryPath: fixture.bare, branch: "main", commit: "main",
                                                     requestedBy: "manual", requestedAt: 0))
-        #expect(failed.attributes["status"] == "failed")
-        #expect(failed.attributes["error"]?.stringValue?.contains("host data 'extra' at '\(hostData)' cannot be read") == true)
+        #expect(failed.record.attributes["status"] == "failed")
+        #expect(failed.record.attributes["error"]?.stringValue?.contains("host data 'extra' at '\(hostData)' cannot be read") == true)
         #expect(listener.builds == ["demand-1", "demand-2"])
     }
 }

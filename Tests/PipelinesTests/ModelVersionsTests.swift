@@ -10,7 +10,7 @@ import Testing
     @Test func gatesPassOrSayWhichMetricFailedAndWhy() {
         let pass = GateVerdict.evaluate([Gate(metric: "regression_metrics.mse.value", min: nil, max: 25),
                                          Gate(metric: "regression_metrics.r2.value", min: 0.8, max: nil)], report: report)
-        #expect(pass == GateVerdict(passed: true, reasons: []))
+        #expect(pass == GateVerdict(passed: true, reasons: [], metrics: report))
         let fail = GateVerdict.evaluate([Gate(metric: "regression_metrics.mse.value", min: nil, max: 5),
                                          Gate(metric: "regression_metrics.mae.value", min: nil, max: 1)], report: report)
         #expect(!fail.passed)
