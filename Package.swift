@@ -49,7 +49,7 @@ let package = Package(
             "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving", "Jobs", "Home",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], resources: [.copy("Definitions")]),
         // One stage job in SageMaker's layout, behind a back-end seam (the local bubblewrap sandbox).
         .target(name: "Jobs", dependencies: ["Registry", "Home", "JSON"]),

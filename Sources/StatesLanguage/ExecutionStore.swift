@@ -86,14 +86,18 @@ package struct ExecutionStore: Sendable {
         let path = folder + "/" + stored.name
         _ = FileManager.default.createFile(atPath: path + "/stop", contents: Data())
         guard let lock = ExecutionLock(path: path + "/lock", wait: false) else { return true }  // its runner will see the request
-        try withExtendedLifetime(lock) {
-            let events = Replay(try stored.journal.records()).events
-            let event = HistoryEvent(id: events.count + 1, previousEventId: events.count, timestamp: Date().timeIntervalSince1970,
-                                     type: "ExecutionAborted", detailsKey: "executionAbortedEventDetails",
-                                     details: ["error": .string(StatesError.aborted.error), "cause": .string(StatesError.aborted.cause)])
-            try stored.journal.append(["kind": "event", "at": .double(event.timestamp), "event": event.json])
-        }
+        try withExtendedLifetime(lock) { try recordAbort(stored) }
         return true
+    }
+
+    /// Ends an execution that nothing runs `ABORTED` in its journal. The caller holds its
+    /// lock (taken, or kept after its run was cancelled).
+    package func recordAbort(_ stored: Stored) throws {
+        let events = Replay(try stored.journal.records()).events
+        let event = HistoryEvent(id: events.count + 1, previousEventId: events.count, timestamp: Date().timeIntervalSince1970,
+                                 type: "ExecutionAborted", detailsKey: "executionAbortedEventDetails",
+                                 details: ["error": .string(StatesError.aborted.error), "cause": .string(StatesError.aborted.cause)])
+        try stored.journal.append(["kind": "event", "at": .double(event.timestamp), "event": event.json])
     }
 
     /// Marks a failed, timed-out or aborted execution to run again from the states that

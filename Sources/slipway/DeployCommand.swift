@@ -30,7 +30,7 @@ struct DeployCommand: AsyncParsableCommand {
             return try await ExecutionsCommand.handOver(stored, lock: lock, json: json, home: home)
         }
         let outcome: ExecutionOutcome
-        do { outcome = try await executions.run(stored, lock: lock) } catch {
+        do { outcome = try await executions.runInForeground(stored, lock: lock) } catch {
             throw CommandFailure(message: error.description, status: ExitStatus.failure)
         }
         let name = endpoint ?? Deployments.endpoint(in: outcome)

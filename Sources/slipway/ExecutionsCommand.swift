@@ -17,7 +17,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
         let outcome: ExecutionOutcome
         do {
             let executions = PipelineExecutions(home: home.absolutePath, registry: try home.registry())
-            outcome = try await executions.run(stored, lock: lock)
+            outcome = try await executions.runInForeground(stored, lock: lock)
         } catch let error as ExecutionBusy {
             throw CommandFailure(message: error.description, status: ExitStatus.failure)
         }

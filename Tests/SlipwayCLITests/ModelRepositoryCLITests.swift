@@ -106,12 +106,12 @@ import Testing
         let agent = try shell.start("exec \"$SLIPWAY\" agent --once")
         var sawRunning = false
         for _ in 0..<300 where !sawRunning {
-            usleep(50_000)
+            try await Task.sleep(for: .milliseconds(50))
             let builds = try? json(try await shell.run("\"$SLIPWAY\" builds list demand --json").stdout)
             sawRunning = builds?.arrayValue?.first?["status"] == "running"
         }
         #expect(sawRunning, "the build never started")
-        usleep(300_000)
+        try await Task.sleep(for: .milliseconds(300))
         agent.kill()
         _ = await agent.wait()
 
@@ -127,11 +127,11 @@ import Testing
     @Test func theRunningAgentBuildsAPushAndStopsCleanlyOnSIGTERM() async throws {
         try await shell.modelRepository()
         let agent = try shell.start("exec \"$SLIPWAY\" agent --interval 30")
-        usleep(500_000)
+        try await Task.sleep(for: .milliseconds(500))
         #expect(try await shell.run("cd work && git push -q origin main").status == 0)
         var built = false
         for _ in 0..<400 where !built {
-            usleep(50_000)
+            try await Task.sleep(for: .milliseconds(50))
             let builds = try? json(try await shell.run("\"$SLIPWAY\" builds list demand --json").stdout)
             built = builds?.arrayValue?.first?["status"] == "succeeded"
         }

@@ -58,8 +58,8 @@ import Testing
             """.utf8).write(to: URL(fileURLWithPath: file))
         let running = try Slipway.start(["states", "run", file, "--name", "long"], home: home.path)
         var napping = false
-        for _ in 0..<400 where !napping {
-            usleep(50_000)
+        for _ in 0..<600 where !napping {
+            try await Task.sleep(for: .milliseconds(50))
             napping = (try? String(contentsOfFile: home.path + "/executions/long/journal.jsonl", encoding: .utf8))?.contains("WaitStateEntered") == true
         }
         #expect(napping)
@@ -81,8 +81,8 @@ import Testing
         try Data(#"{"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 60, "End": true}}}"#.utf8).write(to: URL(fileURLWithPath: file))
         let running = try Slipway.start(["states", "run", file, "--name", "nap", "--json"], home: home.path)
         var waiting = false
-        for _ in 0..<400 where !waiting {
-            usleep(50_000)
+        for _ in 0..<600 where !waiting {
+            try await Task.sleep(for: .milliseconds(50))
             waiting = (try? String(contentsOfFile: home.path + "/executions/nap/journal.jsonl", encoding: .utf8))?.contains("WaitStateEntered") == true
         }
         #expect(try await Slipway.run(["executions", "stop", "nap"], home: home.path).status == 0)
@@ -92,11 +92,39 @@ import Testing
         #expect(try await Slipway.run(["executions", "stop", "nap"], home: home.path).status == 3)
 
         let dead = try Slipway.start(["states", "run", file, "--name", "dead"], home: home.path)
-        usleep(800_000)
+        var started = false
+        for _ in 0..<600 where !started {
+            try await Task.sleep(for: .milliseconds(50))
+            started = (try? String(contentsOfFile: home.path + "/executions/dead/journal.jsonl", encoding: .utf8))?.contains("WaitStateEntered") == true
+        }
+        #expect(started)
         dead.kill()
         _ = await dead.wait()
         #expect(try await Slipway.run(["executions", "stop", "dead"], home: home.path).status == 0)
         #expect(try await JSONValue(parsing: Slipway.run(["executions", "describe", "dead", "--json"], home: home.path).stdout)["status"] == "ABORTED")
+    }
+
+    @Test func ctrlCOnAForegroundRunEndsItsJobAndAbortsTheExecution() async throws {
+        let file = home.path + "/slow.json", pidFile = home.path + "/job.pid"
+        try Data("""
+            {"StartAt": "Slow", "States": {"Slow": {"Type": "Task", "Resource": "slipway:command",
+              "Parameters": {"Command": ["sh", "-c", "echo $$ > '\(pidFile)'; exec sleep 300"]}, "End": true}}}
+            """.utf8).write(to: URL(fileURLWithPath: file))
+        let running = try Slipway.start(["states", "run", file, "--name", "slow", "--json"], home: home.path)
+        var job: Int32?
+        for _ in 0..<600 where job == nil {
+            try await Task.sleep(for: .milliseconds(50))
+            job = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        let pid = try #require(job, "the job never started")
+        kill(running.process.processIdentifier, SIGINT)
+        let result = await running.wait()
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(try JSONValue(parsing: result.stdout)["status"] == "ABORTED")
+        #expect(try await JSONValue(parsing: Slipway.run(["executions", "describe", "slow", "--json"], home: home.path).stdout)["status"] == "ABORTED")
+        // The job's process is gone (or a zombie nobody waits for), not left sleeping.
+        let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).map { $0.contains(") Z ") ? "zombie" : "alive" }
+        #expect(state == nil || state == "zombie", "the job \(pid) is still running")
     }
 
     @Test func redriveRerunsAFailedExecutionFromItsFailedState() async throws {
