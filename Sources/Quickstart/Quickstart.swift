@@ -89,7 +89,7 @@ package struct Quickstart: Sendable {
             try await waitForBuild(model)
             progress(.built(model: model))
             let version = try await waitForVersion(model)
-            let number = version["version"]?.intValue ?? 0
+            let number = Int(version["version"]?.intValue ?? 0)
             progress(.trained(model: model, version: number, status: version["status"]?.stringValue ?? "?", metrics: Self.metrics(version)))
             if version["status"] == .string(ModelVersions.Status.pendingManualApproval.rawValue) {
                 progress(.approving(model: model, version: number))
