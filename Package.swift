@@ -65,9 +65,13 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // From nothing to a served price: pushes the fixtures, starts the agent, approves, deploys, asks for a price.
+        .target(name: "Quickstart", dependencies: [
+            "JSON", "Home", "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving",
+        ]),
         // The CLI and the agent wiring: parse, call a library, print.
         .executableTarget(name: "slipway", dependencies: [
-            "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving", "Agent", "Home",
+            "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving", "Agent", "Home", "Quickstart",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -94,6 +98,8 @@ let package = Package(
                                                    .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                   .product(name: "Logging", package: "swift-log")], exclude: ["Python"]),
+        // The quickstart's steps against real git repositories and hooks, without the agent.
+        .testTarget(name: "QuickstartTests", dependencies: ["Quickstart", "Pipelines", "Registry", "StatesLanguage", "Serving"]),
         // End-to-end tests that run the built `slipway` binary.
         .testTarget(name: "SlipwayCLITests", dependencies: ["slipway", "Registry"]),
     ]

@@ -49,6 +49,14 @@ package struct WatchedRepository: Sendable, Equatable {
         }
     }
 
+    /// The repository of `model` (the model it builds, else the name it is registered
+    /// under), or nil with every known model or name, for the message.
+    package static func forModel(_ model: String, in registry: Registry) throws -> (found: WatchedRepository?, known: [String]) {
+        let repositories = try all(in: registry)
+        let found = repositories.first { $0.model == model } ?? repositories.first { $0.name == model }
+        return (found, repositories.map { $0.model ?? $0.name })
+    }
+
     /// Registers (or re-registers) a repository after checking that libgit2 opens it.
     @discardableResult
     package static func register(name: String, path: String, mirrorURL: String? = nil, fetchInterval: Double? = nil,

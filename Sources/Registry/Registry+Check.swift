@@ -14,6 +14,16 @@ public struct CheckReport: Sendable, Equatable {
     public var problems: [RegistryProblem]
     /// Temporary files of writers that died before their rename, removed.
     public var removedTemporaries: [String]
+
+    /// `{"tables", "items", "problems": [{"path", "reason"}], "removedTemporaries"}`:
+    /// what `slipway registry check --json` prints.
+    public var json: JSONValue {
+        [
+            "tables": .int(Int64(tables)), "items": .int(Int64(items)),
+            "problems": .array(problems.map { ["path": .string($0.path), "reason": .string($0.reason)] }),
+            "removedTemporaries": .array(removedTemporaries.map { .string($0) }),
+        ]
+    }
 }
 
 extension Registry {

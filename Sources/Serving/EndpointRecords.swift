@@ -116,6 +116,11 @@ package struct EndpointRecords: Sendable {
         return .object(result)
     }
 
+    /// `describe` of every endpoint, by name; one that cannot be read is left out.
+    package func describeAll() throws -> [JSONValue] {
+        try registry.scan(Self.endpoints).items.map(\.key.partition).compactMap { try? describe($0) }
+    }
+
     /// Every recorded configuration of the endpoint, oldest first.
     package func history(_ name: String) throws -> [(generation: Int, config: EndpointConfig)] {
         try registry.query(Self.configs, partition: name).items.compactMap { item in

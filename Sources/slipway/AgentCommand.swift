@@ -59,8 +59,7 @@ struct AgentCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOption
 
         func run() throws {
-            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-            let unit = ServiceUnit.render(executable: executable, home: home.absolutePath, user: user)
+            let unit = ServiceUnit.render(executable: executablePath(), home: home.absolutePath, user: user)
             try FileManager.default.createDirectory(atPath: unitDirectory, withIntermediateDirectories: true)
             let path = unitDirectory + "/" + unitName
             try Data(unit.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
@@ -71,30 +70,3 @@ struct AgentCommand: AsyncParsableCommand {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 extension LineLogHandler.Format: ExpressibleByArgument {}
-
-/// The systemd unit for the agent; `hooks/slipway-agent.service` is the same template.
-enum ServiceUnit {
-    static func render(executable: String, home: String, user: String) -> String {
-        """
-        [Unit]
-        Description=Slipway agent: builds, trains and serves pushed model repositories
-        After=network.target
-
-        [Service]
-        Type=simple
-        User=\(user)
-        Environment=SLIPWAY_HOME=\(home)
-        ExecStart=\(executable) agent run --home \(home)
-        Restart=on-failure
-        RestartSec=2
-        KillSignal=SIGTERM
-        TimeoutStopSec=30
-        StandardOutput=journal
-        StandardError=journal
-
-        [Install]
-        WantedBy=multi-user.target
-
-        """
-    }
-}

@@ -16,10 +16,10 @@ struct BuildCommand: AsyncParsableCommand {
 
     func run() async throws {
         let registry = try home.registry()
-        let repositories = try WatchedRepository.all(in: registry)
-        guard let repository = repositories.first(where: { $0.model == model }) ?? repositories.first(where: { $0.name == model }) else {
+        let (found, known) = try WatchedRepository.forModel(model, in: registry)
+        guard let repository = found else {
             throw CommandFailure.notFound(
-                "no repository for model '\(model)'; known: \(repositories.map { $0.model ?? $0.name }.joined(separator: ", ")). Register one with `slipway repo add NAME PATH`")
+                "no repository for model '\(model)'; known: \(known.joined(separator: ", ")). Register one with `slipway repo add NAME PATH`")
         }
         let git = try GitRepository(path: repository.path)
         let branch = commit == nil ? try git.effectiveDefaultBranch() : nil
@@ -128,18 +128,12 @@ struct ArtifactsCommand: ParsableCommand {
             guard StageKind(rawValue: stage) != nil else {
                 throw ValidationError("unknown stage '\(stage)'; use one of \(StageKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard let latest = try home.registry().get(BuildTables.models, ItemKey(model))?.attributes["latest"] else {
-                throw CommandFailure.notFound("model '\(model)' has no successful build yet; see `slipway builds list \(model)`")
+            let artifact: LatestArtifact
+            do { artifact = try LatestArtifact.find(model: model, stage: stage, in: try home.registry()) } catch let missing as LatestArtifact.Missing {
+                throw CommandFailure.notFound(missing.description)
             }
-            guard let artifact = latest["stages"]?[stage] else {
-                throw CommandFailure.notFound("model '\(model)' has no \(stage) stage in build \(latest["build"]?.stringValue ?? "?")")
-            }
-            let value: JSONValue = [
-                "model": .string(model), "stage": .string(stage), "digest": artifact["digest"] ?? .null, "path": artifact["path"] ?? .null,
-                "commit": latest["commit"] ?? .null, "build": latest["build"] ?? .null,
-            ]
-            if json { print(value.serialized()) } else {
-                print("\(artifact["digest"]?.stringValue ?? "?")\t\(artifact["path"]?.stringValue ?? "?")\t\(latest["commit"]?.stringValue?.prefix(7) ?? "?")")
+            if json { print(artifact.json.serialized()) } else {
+                print("\(artifact.digest.stringValue ?? "?")\t\(artifact.path.stringValue ?? "?")\t\(artifact.commit.stringValue?.prefix(7) ?? "?")")
             }
         }
     }

@@ -33,23 +33,9 @@ struct DeployCommand: AsyncParsableCommand {
         do { outcome = try await executions.runInForeground(stored, lock: lock) } catch {
             throw CommandFailure(message: error.description, status: ExitStatus.failure)
         }
-        let name = endpoint ?? Deployments.endpoint(in: outcome)
-        let state = name.flatMap { try? EndpointRecords(registry: registry).describe($0) } ?? .null
-        if json {
-            var result: [String: JSONValue] = ["execution": .string(stored.name), "status": .string(outcome.status), "endpoint": state]
-            if let error = outcome.error {
-                result["error"] = .string(error.error)
-                result["cause"] = .string(error.cause)
-            }
-            print(JSONValue.object(result).serialized())
-        } else {
-            print("\(stored.name): \(outcome.status)")
-            if let error = outcome.error { print("\(error.error): \(error.cause)") }
-            if let name, state != .null {
-                print("endpoint \(name): \(state["status"]?.stringValue ?? "?"), serving \(state["model"]?.stringValue ?? "?") version \(state["version"]?.intValue.map(String.init) ?? "?")")
-            }
-        }
-        if outcome.status != ExecutionStatus.succeeded.rawValue { throw ExitCode(1) }
+        let report = Deployments(home: home.absolutePath, registry: registry).report(execution: stored.name, outcome: outcome, endpoint: endpoint)
+        if json { print(report.json.serialized()) } else { report.lines.forEach { print($0) } }
+        if !report.succeeded { throw ExitCode(1) }
     }
 }
 

@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
+import JSON
 import Pipelines
-import Registry
 import Serving
-import StatesLanguage
 
 /// `slipway endpoints list|describe|invoke|delete`.
 struct EndpointsCommand: AsyncParsableCommand {
@@ -17,14 +16,13 @@ struct EndpointsCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOption
 
         func run() throws {
-            let records = EndpointRecords(registry: try home.registry())
-            let names = try records.registry.scan(EndpointRecords.endpoints).items.map(\.key.partition)
-            let all = names.compactMap { try? records.describe($0) }
+            let all = try EndpointRecords(registry: try home.registry()).describeAll()
             if json { print(JSONValue.array(all).serialized()); return }
             if all.isEmpty { print("no endpoints; deploy one with `slipway deploy MODEL`") }
-            for endpoint in all {
-                print("\(endpoint["name"]?.stringValue ?? "?")\t\(endpoint["status"]?.stringValue ?? "?")\t\(endpoint["model"]?.stringValue ?? "-") v\(endpoint["version"]?.intValue.map(String.init) ?? "-")")
-            }
+            printRows(all.map { endpoint in
+                [endpoint["name"]?.stringValue ?? "?", endpoint["status"]?.stringValue ?? "?",
+                 "\(endpoint["model"]?.stringValue ?? "-") v\(endpoint["version"]?.intValue.map(String.init) ?? "-")"]
+            })
         }
     }
 
@@ -51,28 +49,16 @@ struct EndpointsCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOption
 
         func run() async throws {
-            guard EndpointRecords.isValidName(name) else {
-                throw CommandFailure(message: "invalid endpoint name '\(name)'; see `slipway endpoints list`", status: ExitStatus.usage)
-            }
-            guard let agent = ServingMarker.read(home: home.absolutePath) else {
-                throw CommandFailure(message: "no agent serves endpoints for \(home.absolutePath); start one with `slipway agent`", status: ExitStatus.failure)
-            }
-            let url = "http://\(agent.host):\(agent.port)/endpoints/\(name)/invocations"
-            var headers = [(name: "Content-Type", value: contentType)]
-            if let accept { headers.append((name: "Accept", value: accept)) }
-            let response: HTTPTransportResponse
             do {
-                response = try await HTTPClientTransport().send(method: "POST", url: url, headers: headers, body: Array(body.utf8), timeout: .seconds(70))
+                print(try await EndpointClient(home: home.absolutePath).invoke(name, body: Array(body.utf8), contentType: contentType, accept: accept))
             } catch {
-                throw CommandFailure(message: "the request to the agent at '\(url)' failed: \(error.reason); check that `slipway agent` still runs for \(home.absolutePath)",
-                                     status: ExitStatus.failure)
+                let status = switch error {
+                case .invalidName: ExitStatus.usage
+                case .answered(_, 404, _): ExitStatus.notFound
+                case .noAgent, .unreachable, .answered: ExitStatus.failure
+                }
+                throw CommandFailure(message: error.description, status: status)
             }
-            let status = response.status
-            let text = String(decoding: response.body, as: UTF8.self)
-            guard (200..<300).contains(status) else {
-                throw CommandFailure(message: "endpoint '\(name)' answered \(status): \(text)", status: status == 404 ? ExitStatus.notFound : ExitStatus.failure)
-            }
-            print(text)
         }
     }
 

@@ -16,18 +16,12 @@ struct ExecutionsCommand: AsyncParsableCommand {
     static func finish(_ stored: ExecutionStore.Stored, lock: ExecutionLock? = nil, json: Bool, home: HomeOption) async throws {
         let outcome: ExecutionOutcome
         do {
-            let executions = PipelineExecutions(home: home.absolutePath, registry: try home.registry())
-            outcome = try await executions.runInForeground(stored, lock: lock)
+            outcome = try await PipelineExecutions(home: home.absolutePath, registry: try home.registry()).runInForeground(stored, lock: lock)
         } catch let error as ExecutionBusy {
             throw CommandFailure(message: error.description, status: ExitStatus.failure)
         }
         if json {
-            var printed = outcome.json
-            if case .object(var fields) = printed {
-                fields["execution"] = .string(stored.name)
-                printed = .object(fields)
-            }
-            print(printed.serialized())
+            print(outcome.json(execution: stored.name).serialized())
         } else {
             print("\(stored.name): \(outcome.status)")
             if let output = outcome.output { print(output.serialized(pretty: true)) }
@@ -36,11 +30,10 @@ struct ExecutionsCommand: AsyncParsableCommand {
         if outcome.status != ExecutionStatus.succeeded.rawValue { throw ExitCode(1) }
     }
 
-    /// Leaves a stored execution to the running agent (which claims it at once, or within
-    /// its scan interval) and says so; without an agent (nobody holds `agent.lock`), runs
+    /// Leaves a stored execution to the running agent and says so; without an agent, runs
     /// it here to its end.
     static func handOver(_ stored: ExecutionStore.Stored, lock: ExecutionLock, json: Bool, home: HomeOption) async throws {
-        guard FolderLock.holder(of: home.absolutePath + "/agent.lock") != nil else {
+        guard PipelineExecutions(home: home.absolutePath, registry: try home.registry()).agentRuns else {
             if !json { print("no agent is running for \(home.absolutePath); running \(stored.name) here") }
             return try await finish(stored, lock: lock, json: json, home: home)
         }
@@ -64,14 +57,9 @@ struct ExecutionsCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOption
 
         func run() throws {
-            let store = ExecutionStore(folder: home.absolutePath + "/executions")
-            var rows: [JSONValue] = []
-            for name in store.names() {
-                guard let stored = try? store.open(name), let (status, _) = try? store.status(of: stored) else { continue }
-                rows.append(["name": .string(name), "status": .string(status), "stateMachine": .string(stored.stateMachineName)])
-            }
-            if json { print(JSONValue.array(rows).serialized()) } else {
-                for row in rows { print("\(row["name"]!.stringValue!)\t\(row["status"]!.stringValue!)\t\(row["stateMachine"]!.stringValue!)") }
+            let summaries = ExecutionStore(folder: home.absolutePath + "/executions").summaries()
+            if json { print(JSONValue.array(summaries.map(\.json)).serialized()) } else {
+                printRows(summaries.map { [$0.name, $0.status, $0.stateMachine] })
             }
         }
     }
@@ -84,15 +72,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
 
         func run() throws {
             let (store, stored) = try ExecutionsCommand.open(name, home: home)
-            let (status, history) = try store.status(of: stored)
-            var value: [String: JSONValue] = ["name": .string(name), "status": .string(status), "input": stored.input,
-                                              "stateMachine": .string(stored.stateMachineName)]
-            if let last = history.last, status != ExecutionStatus.running.rawValue {
-                if let output = last.details?["output"]?.stringValue { value["output"] = (try? JSONValue(parsing: output)) ?? .string(output) }
-                if let error = last.details?["error"] { value["error"] = error }
-                if let cause = last.details?["cause"] { value["cause"] = cause }
-            }
-            print(json ? JSONValue.object(value).serialized() : JSONValue.object(value).serialized(pretty: true))
+            printJSON(try store.description(of: stored), compact: json)
         }
     }
 

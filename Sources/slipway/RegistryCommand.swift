@@ -268,12 +268,7 @@ extension RegistryCommand {
         func run() throws {
             let report = try home.registry().check(removingTemporariesOlderThan: olderThan)
             if json {
-                let value: JSONValue = [
-                    "tables": .int(Int64(report.tables)), "items": .int(Int64(report.items)),
-                    "problems": .array(report.problems.map { ["path": .string($0.path), "reason": .string($0.reason)] }),
-                    "removedTemporaries": .array(report.removedTemporaries.map { .string($0) }),
-                ]
-                print(value.serialized())
+                print(report.json.serialized())
             } else {
                 print("checked \(report.items) items in \(report.tables) tables; removed \(report.removedTemporaries.count) stale temporary files")
                 for problem in report.problems { print("problem: \(problem)") }

@@ -68,8 +68,7 @@ struct HookCommand: ParsableCommand {
             let registry = try home.registry()
             let registered = try WatchedRepository.register(
                 name: name ?? WatchedRepository.defaultName(for: repository), path: repository, in: registry)
-            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-            let hook = try PostReceiveHook.install(repositoryPath: registered.path, executable: executable, home: home.absolutePath)
+            let hook = try PostReceiveHook.install(repositoryPath: registered.path, executable: executablePath(), home: home.absolutePath)
             print("installed \(hook) (home \(home.absolutePath)); watching '\(registered.name)'")
         }
     }

@@ -136,3 +136,12 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: live))  // its writer still runs
     }
 }
+
+@Suite struct CheckReportTests {
+    @Test func aCheckReportReadsAsJSONWithEveryProblemAndRemovedFile() {
+        let report = CheckReport(tables: 2, items: 5, problems: [RegistryProblem(path: "builds/x.json", reason: "not JSON")],
+                                 removedTemporaries: ["builds/.tmp-1"])
+        #expect(report.json == ["tables": 2, "items": 5, "problems": [["path": "builds/x.json", "reason": "not JSON"]],
+                                "removedTemporaries": ["builds/.tmp-1"]])
+    }
+}
