@@ -31,8 +31,8 @@ let package = Package(
         .target(name: "Home", dependencies: [
             "JSON", .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        // The file-based JSON key-value store: Slipway's DynamoDB. Imports only JSON.
-        .target(name: "Registry", dependencies: ["JSON", .product(name: "Crypto", package: "swift-crypto")]),
+        // The file-based JSON key-value store: Slipway's DynamoDB. Imports JSON, and Home for durable writes and locks.
+        .target(name: "Registry", dependencies: ["JSON", "Home", .product(name: "Crypto", package: "swift-crypto")]),
         // libgit2 (Debian's libgit2-dev), imported as a system library.
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         // libgit2 access, the post-receive hook entry, the spool and the ref watcher.
@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "HomeTests", dependencies: ["Home"]),
         // Real jobs in the real bubblewrap sandbox.
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "ArtifactBuilder"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Home"]),
         .testTarget(name: "GitWatcherTests", dependencies: ["GitWatcher"]),
         .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder", "Home", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StatesLanguageTests", dependencies: ["StatesLanguage"]),
