@@ -36,7 +36,7 @@ let package = Package(
         // libgit2 (Debian's libgit2-dev), imported as a system library.
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         // libgit2 access, the post-receive hook entry, the spool and the ref watcher.
-        .target(name: "GitWatcher", dependencies: ["CGit2", "Registry"]),
+        .target(name: "GitWatcher", dependencies: ["CGit2", "Registry", "Home"]),
         // slipway.yaml, stage artifacts and build records.
         .target(name: "ArtifactBuilder", dependencies: [
             "GitWatcher", "Registry", "Home", "Yams", .product(name: "Crypto", package: "swift-crypto"),

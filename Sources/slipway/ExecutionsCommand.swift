@@ -1,6 +1,7 @@
 import ArtifactBuilder
 import ArgumentParser
 import Foundation
+import Home
 import JSON
 import Pipelines
 import StatesLanguage
@@ -40,7 +41,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
     /// its scan interval) and says so; without an agent (nobody holds `agent.lock`), runs
     /// it here to its end.
     static func handOver(_ stored: ExecutionStore.Stored, lock: ExecutionLock, json: Bool, home: HomeOption) async throws {
-        guard FolderLock.holder(of: home.absolutePath + "/agent.lock") != nil else {
+        guard FileLock.holder(of: home.absolutePath + "/agent.lock") != nil else {
             if !json { print("no agent is running for \(home.absolutePath); running \(stored.name) here") }
             return try await finish(stored, lock: lock, json: json, home: home)
         }
