@@ -76,6 +76,8 @@ let package = Package(
             "Registry", "ArtifactBuilder", "StatesLanguage", "Home",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Test support: LogLines, a Logger whose events tests read back.
+        .target(name: "LogCapture", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/LogCapture"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         // The process layer against real processes: groups, signals, timeouts, capped logs.
         .testTarget(name: "HomeTests", dependencies: ["Home"]),
@@ -83,14 +85,14 @@ let package = Package(
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "ArtifactBuilder"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Home"]),
         .testTarget(name: "GitWatcherTests", dependencies: ["GitWatcher"]),
-        .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder", "Home", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder", "Home", "LogCapture", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StatesLanguageTests", dependencies: ["StatesLanguage"]),
         // Includes the HTTP transport and webhooks against a real (Hummingbird) server on port 0.
         .testTarget(name: "PipelinesTests", dependencies: [
             "Pipelines", "ArtifactBuilder", "Jobs", "StatesLanguage", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "ArtifactBuilder", "GitWatcher", "Home", "Pipelines", "Registry", "Serving",
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "ArtifactBuilder", "GitWatcher", "Home", "LogCapture", "Pipelines", "Registry", "Serving",
                                                    .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                   .product(name: "Logging", package: "swift-log")], exclude: ["Python"]),

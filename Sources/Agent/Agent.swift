@@ -40,9 +40,7 @@ package final class Agent: Sendable {
         let home = configuration.home
         self.registry = registry
         training = TrainingResources(home: home, registry: registry)
-        let builder = try await Builder(home: home, registry: registry, environments: configuration.environments) { [logger] event in
-            logger.debug("\(event.message)", metadata: ["build.id": "\(event.buildID)"])
-        }
+        let builder = try await Builder(home: home, registry: registry, environments: configuration.environments, logger: logger)
         builds = try BuildAgent(home: home, registry: registry, builder: builder, logger: logger)
         let executions = ExecutionService(
             executions: PipelineExecutions(home: home, registry: registry), limit: configuration.concurrentExecutions,
