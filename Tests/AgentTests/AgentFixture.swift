@@ -4,7 +4,6 @@ import Foundation
 import GitWatcher
 import Logging
 import Registry
-import Synchronization
 
 /// A temp folder with a home, a bare model repository registered with the watcher, and a
 /// clone to commit and push from, as a data scientist would.
