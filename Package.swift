@@ -49,7 +49,7 @@ let package = Package(
             "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving", "Jobs", "Home",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Definitions")]),
         // One stage job in SageMaker's layout, behind a back-end seam (the local bubblewrap sandbox).
         .target(name: "Jobs", dependencies: ["Registry", "Home", "JSON"]),
@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "StatesLanguageTests", dependencies: ["StatesLanguage"]),
         // Includes the HTTP transport and webhooks against a real (Hummingbird) server on port 0.
         .testTarget(name: "PipelinesTests", dependencies: [
-            "Pipelines", "ArtifactBuilder", "Jobs", "StatesLanguage", .product(name: "Hummingbird", package: "hummingbird"),
+            "Pipelines", "ArtifactBuilder", "Jobs", "StatesLanguage", "LogCapture", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "ArtifactBuilder", "GitWatcher", "Home", "LogCapture", "Pipelines", "Registry", "Serving",

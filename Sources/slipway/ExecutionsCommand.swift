@@ -17,7 +17,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
     static func finish(_ stored: ExecutionStore.Stored, lock: ExecutionLock? = nil, json: Bool, home: HomeOption) async throws {
         let outcome: ExecutionOutcome
         do {
-            let executions = PipelineExecutions(home: home.absolutePath, registry: try home.registry())
+            let executions = PipelineExecutions(home: home.absolutePath, registry: try home.registry(), logger: CLILog.warnings)
             outcome = try await executions.run(stored, lock: lock)
         } catch let error as ExecutionBusy {
             throw CommandFailure(message: error.description, status: ExitStatus.failure)
