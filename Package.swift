@@ -31,12 +31,12 @@ let package = Package(
         .target(name: "Home", dependencies: [
             "JSON", .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        // The file-based JSON key-value store: Slipway's DynamoDB. Imports only JSON.
-        .target(name: "Registry", dependencies: ["JSON", .product(name: "Crypto", package: "swift-crypto")]),
+        // The file-based JSON key-value store: Slipway's DynamoDB. Imports JSON, and Home for durable writes and locks.
+        .target(name: "Registry", dependencies: ["JSON", "Home", .product(name: "Crypto", package: "swift-crypto")]),
         // libgit2 (Debian's libgit2-dev), imported as a system library.
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         // libgit2 access, the post-receive hook entry, the spool and the ref watcher.
-        .target(name: "GitWatcher", dependencies: ["CGit2", "Registry"]),
+        .target(name: "GitWatcher", dependencies: ["CGit2", "Registry", "Home"]),
         // slipway.yaml, stage artifacts and build records.
         .target(name: "ArtifactBuilder", dependencies: [
             "GitWatcher", "Registry", "Home", "Yams", .product(name: "Crypto", package: "swift-crypto"),
@@ -50,6 +50,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Definitions")]),
         // One stage job in SageMaker's layout, behind a back-end seam (the local bubblewrap sandbox).
         .target(name: "Jobs", dependencies: ["Registry", "Home", "JSON"]),
@@ -68,6 +69,7 @@ let package = Package(
         // From nothing to a served price: pushes the fixtures, starts the agent, approves, deploys, asks for a price.
         .target(name: "Quickstart", dependencies: [
             "JSON", "Home", "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // The CLI and the agent wiring: parse, call a library, print.
         .executableTarget(name: "slipway", dependencies: [
@@ -80,26 +82,28 @@ let package = Package(
             "Registry", "ArtifactBuilder", "StatesLanguage", "Home",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Test support: LogLines, a Logger whose events tests read back.
+        .target(name: "LogCapture", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/LogCapture"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         // The process layer against real processes: groups, signals, timeouts, capped logs.
         .testTarget(name: "HomeTests", dependencies: ["Home"]),
         // Real jobs in the real bubblewrap sandbox.
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "ArtifactBuilder"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Home"]),
         .testTarget(name: "GitWatcherTests", dependencies: ["GitWatcher"]),
-        .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder", "Home", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder", "Home", "LogCapture", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StatesLanguageTests", dependencies: ["StatesLanguage"]),
         // Includes the HTTP transport and webhooks against a real (Hummingbird) server on port 0.
         .testTarget(name: "PipelinesTests", dependencies: [
-            "Pipelines", "ArtifactBuilder", "Jobs", "StatesLanguage", "Serving", .product(name: "Hummingbird", package: "hummingbird"),
+            "Pipelines", "ArtifactBuilder", "Jobs", "StatesLanguage", "Serving", "LogCapture", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "ArtifactBuilder", "GitWatcher", "Home", "Pipelines", "Registry", "Serving",
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "ArtifactBuilder", "GitWatcher", "Home", "LogCapture", "Pipelines", "Registry", "Serving",
                                                    .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                   .product(name: "Logging", package: "swift-log")], exclude: ["Python"]),
         // The quickstart's steps against real git repositories and hooks, without the agent.
-        .testTarget(name: "QuickstartTests", dependencies: ["Quickstart", "Pipelines", "Registry", "StatesLanguage", "Serving"]),
+        .testTarget(name: "QuickstartTests", dependencies: ["Quickstart", "Pipelines", "Registry", "StatesLanguage", "Serving", .product(name: "Logging", package: "swift-log")]),
         // End-to-end tests that run the built `slipway` binary.
         .testTarget(name: "SlipwayCLITests", dependencies: ["slipway", "Registry"]),
     ]

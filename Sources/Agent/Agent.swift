@@ -39,13 +39,11 @@ package final class Agent: Sendable {
         self.logger = logger
         let home = configuration.home
         self.registry = registry
-        training = TrainingResources(home: home, registry: registry)
-        let builder = try await Builder(home: home, registry: registry, environments: configuration.environments) { [logger] event in
-            logger.debug("\(event.message)", metadata: ["build.id": "\(event.buildID)"])
-        }
+        training = TrainingResources(home: home, registry: registry, logger: logger)
+        let builder = try await Builder(home: home, registry: registry, environments: configuration.environments, logger: logger)
         builds = try BuildAgent(home: home, registry: registry, builder: builder, logger: logger)
         let executions = ExecutionService(
-            executions: PipelineExecutions(home: home, registry: registry), limit: configuration.concurrentExecutions,
+            executions: PipelineExecutions(home: home, registry: registry, logger: logger), limit: configuration.concurrentExecutions,
             changes: Changes(interval: configuration.scanInterval, logger: logger), logger: logger)
         self.executions = executions
         approvals = ApprovalService(training: training, executions: executions, changes: Changes(interval: configuration.scanInterval, logger: logger), logger: logger)

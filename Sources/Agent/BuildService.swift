@@ -77,7 +77,7 @@ package struct BuildService: Service {
         if succeeded { startTraining(record, metadata: metadata) }
         var details: [String: JSONValue] = ["model": .string(model)]
         for key in ["id", "commit", "branch", "error", "status"] { details[key] = record[key] }
-        await Notifier(registry: pipelines.training.registry, transport: pipelines.training.http).notify(succeeded ? "BuildSucceeded" : "BuildFailed", details: details,
+        await Notifier(registry: pipelines.training.registry, transport: pipelines.training.http, logger: logger).notify(succeeded ? "BuildSucceeded" : "BuildFailed", details: details,
                                                                        targets: pipelines.training.notifyTargets(model: model))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Home
 
 /// An immutable stage artifact: the stage's files at a commit plus its environment.
 package struct Artifact: Sendable, Equatable {
@@ -71,7 +72,7 @@ package struct ArtifactStore: Sendable {
         ]
         let json = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
         try json.write(to: URL(fileURLWithPath: temporary + "/manifest.json"))
-        try syncTree(temporary)
+        try DurableFolders.sync(temporary)
         if rename(temporary, path) != 0 {
             // Another build wrote the same artifact first: identical content, use theirs.
             guard errno == EEXIST || errno == ENOTEMPTY else {
@@ -79,28 +80,7 @@ package struct ArtifactStore: Sendable {
             }
             return Artifact(digest: digest, stage: stage.kind, path: path, environment: environment, created: false)
         }
-        fsyncFolder(folder)
+        try DurableFolders.syncParent(of: path)
         return Artifact(digest: digest, stage: stage.kind, path: path, environment: environment, created: true)
-    }
-
-    /// fsyncs every file and folder of a tree, so a rename publishes it whole.
-    private func syncTree(_ root: String) throws {
-        let manager = FileManager.default
-        for relative in (manager.subpaths(atPath: root) ?? []) + [""] {
-            let full = relative.isEmpty ? root : root + "/" + relative
-            let fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            if fd >= 0 {
-                fsync(fd)
-                close(fd)
-            }
-        }
-    }
-
-    private func fsyncFolder(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 {
-            fsync(fd)
-            close(fd)
-        }
     }
 }

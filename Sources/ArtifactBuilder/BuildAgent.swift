@@ -1,5 +1,6 @@
 import Foundation
 import GitWatcher
+import Home
 import Logging
 import Registry
 
@@ -31,7 +32,7 @@ package final class BuildAgent: Sendable {
     package let builder: Builder
     package let queue: BuildQueue
     package let watcher: RefWatcher
-    private let lock: FolderLock
+    private let lock: FileLock
     private let logger: Logger
 
     /// Takes the home's agent lock, waiting when `wait` (else failing with the holder's pid).
@@ -44,8 +45,8 @@ package final class BuildAgent: Sendable {
         self.logger = logger
         let path = home + "/agent.lock"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        guard let lock = try FolderLock(path: path, wait: wait) else {
-            let holder = FolderLock.holder(of: path).map { "pid \($0)" } ?? "another process"
+        guard let lock = try wait ? FileLock(path: path, timeout: .infinity) : FileLock.attempt(path: path, creating: true) else {
+            let holder = FileLock.holder(of: path).map { "pid \($0)" } ?? "another process"
             throw BuildFailure("another slipway agent (\(holder)) is running for \(home)",
                                hint: "stop it first, or let it do the work (it builds queued requests)")
         }
@@ -179,21 +180,5 @@ package final class BuildAgent: Sendable {
             .delete(table: BuildQueue.table, key: ItemKey(id), condition: .exists),
         ])
         logger.info("build superseded by \(newer.prefix(12))", metadata: Self.metadata(request))
-    }
-}
-
-extension FolderLock {
-    /// The pid written in a held lock file, or nil when nobody holds it.
-    package static func holder(of path: String) -> Int32? {
-        let fd = open(path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            return nil
-        }
-        var buffer = [UInt8](repeating: 0, count: 32)
-        let n = pread(fd, &buffer, buffer.count, 0)
-        return Int32(String(decoding: buffer.prefix(max(0, n)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 }

@@ -23,13 +23,6 @@ package enum BuildTables {
     }
 }
 
-/// Events a build emits as it goes, each saying why ("cache hit: preprocess ...").
-package struct BuildEvent: Sendable, CustomStringConvertible {
-    package var buildID: String
-    package var message: String
-    package var description: String { "\(buildID): \(message)" }
-}
-
 /// Told of every finished build: the seam where the pipelines start training and send
 /// build notifications.
 package protocol BuildListener: Sendable {

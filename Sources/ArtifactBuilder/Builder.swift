@@ -1,6 +1,7 @@
 import Foundation
 import GitWatcher
 import Home
+import Logging
 import Registry
 
 /// Builds a commit of a model repository: reads `slipway.yaml` and the files at the commit
@@ -11,27 +12,31 @@ import Registry
 /// nothing else.
 ///
 /// Its commands (venv, pip, build steps) run through the process layer, awaited: no
-/// thread waits on them.
+/// thread waits on them. Progress goes to the injected `Logger`, one line per event with
+/// `model.name` and `build.id` (and `build.step`, `stage.name` where they apply): the
+/// events at `info` ("cache hit: train artifact 3f2a…"), what venv, pip and the build
+/// steps printed at `debug`. Everything also goes to the build's log file.
 package final class Builder: Sendable {
     package let home: String
     package let registry: Registry
     package let environments: PythonEnvironments
     package let store: ArtifactStore
     let listener: (any BuildListener)?
-    let progress: @Sendable (BuildEvent) -> Void
+    let logger: Logger
 
-    /// A builder for `home`. Environments live in `home/envs` unless `environments` names
-    /// another folder (tests share one, since a venv takes seconds to make).
+    /// A builder for `home` that reports its progress to `logger`. Environments live in
+    /// `home/envs` unless `environments` names another folder (tests share one, since a
+    /// venv takes seconds to make).
     package init(
         home: String, registry: Registry, python: String = "python3", environments: String? = nil,
-        listener: (any BuildListener)? = nil, progress: @escaping @Sendable (BuildEvent) -> Void = { _ in }
+        listener: (any BuildListener)? = nil, logger: Logger
     ) async throws {
         self.home = home
         self.registry = registry
         self.environments = try await PythonEnvironments(folder: environments ?? home + "/envs", python: python)
         self.store = ArtifactStore(folder: home + "/artifacts")
         self.listener = listener
-        self.progress = progress
+        self.logger = logger
     }
 
     /// Builds the request's commit and returns the outcome with the final build record
@@ -70,18 +75,20 @@ package final class Builder: Sendable {
         // have changed), reusing unchanged artifacts.
         if requestID != nil, let commit, config != nil, let existing = try succeededBuild(model: model, commit: commit.hex) {
             if requestID != nil { try registry.transact(dequeue(requestID)) }
-            progress(BuildEvent(buildID: existing.attributes["id"]?.stringValue ?? "", message: "already built: \(commit.hex.prefix(7)) is build \(existing.attributes["id"]?.stringValue ?? "?")"))
+            // Debug: the agent's build service logs the outcome it is handed.
+            logger.debug("already built", metadata: [
+                "model.name": "\(model)", "build.id": "\(existing.attributes["id"]?.stringValue ?? "")", "commit.sha": "\(commit.hex.prefix(12))",
+            ])
             return .alreadyBuilt(existing)
         }
         let number = Int(try registry.update(BuildTables.models, ItemKey(model), [.add("builds", 1)]).attributes["builds"]?.intValue ?? 1)
         let id = BuildTables.buildID(model: model, number: number)
         let key = ItemKey(model, BuildTables.sortKey(number))
         let log = BuildLog(path: home + "/logs/builds/\(id).log")
-        let say: (String) -> Void = { [progress] message in
-            guard !message.allSatisfy(\.isWhitespace) else { return }
-            log.append(message)
-            progress(BuildEvent(buildID: id, message: message))
-        }
+        var logger = self.logger
+        logger[metadataKey: "model.name"] = "\(model)"
+        logger[metadataKey: "build.id"] = "\(id)"
+        let say = BuildProgress(log: log, logger: logger)
 
         var record: [String: JSONValue] = request.json.merging([
             "id": .string(id), "model": .string(model), "number": .int(Int64(number)), "status": "running",
@@ -120,7 +127,7 @@ package final class Builder: Sendable {
                      "message": .string(d.message), "hint": d.hint.map(JSONValue.string) ?? .null]
                 })
             }
-            say("failed: \(failure ?? "")")
+            say("failed: \(failure ?? "")", level: .debug)  // the caller logs the outcome it is handed
             try registry.transact([.put(table: BuildTables.builds, key: key, attributes: record, condition: .exists)] + dequeue(requestID))
             let stored = try registry.get(BuildTables.builds, key)!
             listener?.buildFailed(model: model, buildID: id, record: stored.attributes)
@@ -141,7 +148,7 @@ package final class Builder: Sendable {
             ], condition: .none),
         ] + dequeue(requestID))
         try registry.update(WatchedRepository.table, ItemKey(request.repositoryName), [.set("model", .string(config.name))])
-        say("succeeded")
+        say("succeeded", level: .debug)  // the caller logs the outcome it is handed
         let stored = try registry.get(BuildTables.builds, key)!
         listener?.buildSucceeded(model: model, buildID: id, record: stored.attributes)
         return .built(stored)
@@ -161,7 +168,7 @@ package final class Builder: Sendable {
     /// Validates the config against the commit, digests host data, makes each stage's
     /// artifact and runs the build steps; returns what the build record gains.
     private func buildArtifacts(
-        config: ModelConfig, repository: GitRepository, commit: ObjectID, say: (String) -> Void
+        config: ModelConfig, repository: GitRepository, commit: ObjectID, say: BuildProgress
     ) async throws -> [String: JSONValue] {
         let snapshot = try GitSnapshot(repository: repository, commit: commit)
         let problems = config.check(against: snapshot)
@@ -183,15 +190,17 @@ package final class Builder: Sendable {
             }
         }
         let requirements = try config.requirements.map { try snapshot.contents(of: try snapshot.resolve($0) ?? $0) }
-        let environment = try await environments.environment(requirements: requirements) { say($0) }
-        say(environment.created ? "environment \(environment.digest.prefix(12)) created" : "cache hit: environment \(environment.digest.prefix(12))")
+        let environment = try await environments.environment(requirements: requirements) { say.output($0) }
+        say(environment.created ? "environment \(environment.digest.prefix(12)) created" : "cache hit: environment \(environment.digest.prefix(12))",
+            metadata: ["environment.digest": "\(environment.digest)"])
 
         var artifacts: [String: JSONValue] = [:]
         var byKind: [StageKind: Artifact] = [:]
         for (kind, stage) in config.stages.sorted(by: { $0.key < $1.key }) {
             let artifact = try store.artifact(for: stage, config: config, snapshot: snapshot, environment: environment, commit: commit.hex)
             byKind[kind] = artifact
-            say(artifact.created ? "built \(kind.rawValue) artifact \(artifact.digest.prefix(12))" : "cache hit: \(kind.rawValue) artifact \(artifact.digest.prefix(12))")
+            say(artifact.created ? "built \(kind.rawValue) artifact \(artifact.digest.prefix(12))" : "cache hit: \(kind.rawValue) artifact \(artifact.digest.prefix(12))",
+                metadata: ["stage.name": "\(kind.rawValue)", "artifact.digest": "\(artifact.digest)"])
             artifacts[kind.rawValue] = ["digest": .string(artifact.digest), "path": .string(artifact.path), "reused": .bool(!artifact.created)]
             if artifact.created {
                 try registry.put(BuildTables.artifacts, ItemKey(artifact.digest), [
@@ -220,9 +229,9 @@ package final class Builder: Sendable {
     /// Runs a build step with the stage's timeout; the step's whole process group is killed
     /// then, so a hung step or a daemon it started cannot stall the builds after it.
     private func runStep(
-        _ step: BuildStep, in work: String, environment: PythonEnvironment, timeout: Int, say: (String) -> Void
+        _ step: BuildStep, in work: String, environment: PythonEnvironment, timeout: Int, say: BuildProgress
     ) async throws {
-        say("step '\(step.name)' in the \(step.stage.rawValue) environment: \(step.run)")
+        say("step '\(step.name)' in the \(step.stage.rawValue) environment: \(step.run)", metadata: ["build.step": "\(step.name)"])
         let variables = ProcessSpec.inheritedEnvironment.merging([
             "PATH": environment.path + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
             "VIRTUAL_ENV": environment.path, "PYTHONDONTWRITEBYTECODE": "1",
@@ -234,7 +243,7 @@ package final class Builder: Sendable {
         } catch {
             throw BuildFailure("build step '\(step.name)' could not start: \(error)")
         }
-        say(result.output)
+        say.output(result.output, metadata: ["build.step": "\(step.name)"])
         if result.timedOut {
             throw BuildFailure("build step '\(step.name)' timed out after \(timeout) s",
                                hint: "make it faster, or raise stages.\(step.stage.rawValue).resources.timeout")
@@ -243,6 +252,25 @@ package final class Builder: Sendable {
             throw BuildFailure("build step '\(step.name)' failed with exit status \(result.status): \(result.output.suffix(600))",
                                hint: "run `\(step.run)` in the repository to see it fail")
         }
+    }
+}
+
+/// Where a build's progress goes: its log file, and the logger (carrying the build's
+/// `model.name` and `build.id`). Blank messages are dropped.
+struct BuildProgress: Sendable {
+    let log: BuildLog
+    let logger: Logger
+
+    /// An event of the build ("cache hit: train artifact 3f2a…"), at `info` unless `level` says otherwise.
+    func callAsFunction(_ message: String, level: Logger.Level = .info, metadata: Logger.Metadata = [:]) {
+        guard !message.allSatisfy(\.isWhitespace) else { return }
+        log.append(message)
+        logger.log(level: level, "\(message)", metadata: metadata)
+    }
+
+    /// What a command of the build printed (venv, pip, a build step), at `debug`.
+    func output(_ text: String, metadata: Logger.Metadata = [:]) {
+        callAsFunction(text, level: .debug, metadata: metadata)
     }
 }
 

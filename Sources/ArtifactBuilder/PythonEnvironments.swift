@@ -48,7 +48,7 @@ package struct PythonEnvironments: Sendable {
             return PythonEnvironment(digest: digest, path: path, created: false)
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let lock = try await FolderLock.waiting(path: folder + "/.lock-" + digest)
+        let lock = try await FileLock.waiting(path: folder + "/.lock-" + digest)
         defer { withExtendedLifetime(lock) {} }
         if FileManager.default.fileExists(atPath: marker) {  // built by another process while we waited
             return PythonEnvironment(digest: digest, path: path, created: false)
@@ -102,37 +102,4 @@ package struct BuildFailure: Error, Sendable, CustomStringConvertible {
     }
 
     package var description: String { message + (hint.map { "; \($0)" } ?? "") }
-}
-
-/// An exclusive `flock` on a file, released when the value is released (or the process dies).
-package final class FolderLock: Sendable {
-    private let fd: Int32
-
-    /// Takes the lock, waiting for it unless `wait` is false (then nil when it is held).
-    package init?(path: String, wait: Bool = true) throws {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw BuildFailure("cannot open lock '\(path)': \(String(cString: strerror(errno)))") }
-        while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
-            if errno == EINTR { continue }
-            if errno == EWOULDBLOCK { return nil }  // deinit closes the descriptor
-            throw BuildFailure("cannot lock '\(path)': \(String(cString: strerror(errno)))")
-        }
-    }
-
-    /// Takes the lock, waiting for it without holding a thread (it polls every 200 ms).
-    package static func waiting(path: String) async throws -> FolderLock {
-        while true {
-            if let lock = try FolderLock(path: path, wait: false) { return lock }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-    }
-
-    /// Writes `pid` into the lock file, for `holder(of:)` and for people.
-    func record(pid: Int32) {
-        ftruncate(fd, 0)
-        let text = Array("\(pid)\n".utf8)
-        _ = pwrite(fd, text, text.count, 0)
-    }
-
-    deinit { close(fd) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Home
 import Registry
 
 /// Pushes the post-receive hook spooled (`HOME/spool/*.push`: a `repository PATH` line,
@@ -31,7 +32,10 @@ package struct Spool: Sendable {
                 try? FileManager.default.moveItem(atPath: path, toPath: path + ".failed")
             }
         }
-        if !names.isEmpty { syncFolder() }
+        if !names.isEmpty {
+            // Makes the removals durable, so a power cut cannot bring a handled push back.
+            do { try FileIO.syncDirectory(folder) } catch { problem("\(error); a power cut may bring handled pushes back") }
+        }
         return queued
     }
 
@@ -49,13 +53,5 @@ package struct Spool: Sendable {
         return try PostReceiveHook.handle(
             input: lines.joined(separator: "\n"), repository: repository, queue: BuildQueue(registry: registry)
         ) { branch, commit in shouldBuild(repository.path, branch, commit) }
-    }
-
-    /// Makes the removals durable, so a power cut cannot bring a handled push back.
-    private func syncFolder() {
-        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
     }
 }

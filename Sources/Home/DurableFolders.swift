@@ -6,8 +6,8 @@ import Foundation
 /// scratch folders, by their suffixes) is swept at the next start.
 package enum DurableFolders {
     /// Fsyncs every regular file and folder under `path` (symlinks are not followed), then
-    /// `path` itself. Throws naming the file that could not be synced.
-    package static func sync(_ path: String) throws(DurableError) {
+    /// `path` itself. Throws a `FileError` naming the file that could not be synced.
+    package static func sync(_ path: String) throws(FileError) {
         let manager = FileManager.default
         for relative in manager.subpaths(atPath: path) ?? [] {
             let full = path + "/" + relative
@@ -19,8 +19,8 @@ package enum DurableFolders {
     }
 
     /// Fsyncs the folder holding `path`, so that a rename into it is durable.
-    package static func syncParent(of path: String) throws(DurableError) {
-        try syncOne((path as NSString).deletingLastPathComponent)
+    package static func syncParent(of path: String) throws(FileError) {
+        try FileIO.syncDirectory(FileIO.parent(of: path))
     }
 
     /// Removes the entries of `folder` whose names contain one of `markers` (scratch
@@ -34,19 +34,10 @@ package enum DurableFolders {
         return stale
     }
 
-    private static func syncOne(_ path: String) throws(DurableError) {
+    private static func syncOne(_ path: String) throws(FileError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DurableError(path: path, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw DurableError(path: path, reason: String(cString: strerror(errno))) }
+        guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: path, errno: errno) }
     }
-}
-
-/// A file or folder that could not be made durable.
-package struct DurableError: Error, Sendable, CustomStringConvertible {
-    /// What could not be synced.
-    package var path: String
-    /// The system's reason.
-    package var reason: String
-    package var description: String { "cannot fsync '\(path)': \(reason); check the disk (full, read-only, failing)" }
 }

@@ -1,6 +1,7 @@
 import ArtifactBuilder
 import Foundation
 import Home
+import Logging
 import Registry
 import StatesLanguage
 
@@ -9,7 +10,8 @@ import StatesLanguage
 /// POST of `application/json`, retried with growing waits until it answers 2xx. Every
 /// delivery attempt is recorded in the registry table `notifications` (partition: the
 /// event's id; sort key: target and attempt), so `slipway registry query notifications ID`
-/// shows what was tried and what each target answered.
+/// shows what was tried and what each target answered. A target that was not reached is
+/// a warning on the injected logger, with the target and the error.
 package struct Notifier: Sendable {
     /// The table of delivery attempts.
     package static let table = "notifications"
@@ -22,12 +24,16 @@ package struct Notifier: Sendable {
     package var requestTimeout: Double = 10
     /// Where webhooks are posted.
     package let transport: any HTTPTransport
+    /// Where failed deliveries are reported.
+    package let logger: Logger
 
-    /// A notifier recording its attempts in `registry` and posting webhooks through
-    /// `transport` (default: AsyncHTTPClient, `HTTPClientTransport`).
-    package init(registry: Registry, transport: any HTTPTransport = HTTPClientTransport()) {
+    /// A notifier recording its attempts in `registry`, posting webhooks through
+    /// `transport` (default: AsyncHTTPClient, `HTTPClientTransport`) and reporting failed
+    /// deliveries to `logger`.
+    package init(registry: Registry, transport: any HTTPTransport = HTTPClientTransport(), logger: Logger) {
         self.registry = registry
         self.transport = transport
+        self.logger = logger
     }
 
     /// One delivery attempt's outcome.
@@ -51,7 +57,8 @@ package struct Notifier: Sendable {
         let body = JSONValue.object(event).serialized()
         var log: [Attempt] = []
         for (index, target) in targets.enumerated() {
-            for attempt in await deliver(body, to: target) {
+            let attempts = await deliver(body, to: target)
+            for attempt in attempts {
                 var attempt = attempt
                 attempt.target = "\(index): \(attempt.target)"
                 log.append(attempt)
@@ -60,7 +67,19 @@ package struct Notifier: Sendable {
                     "outcome": .string(attempt.delivered ? "delivered" : "failed"), "detail": .string(attempt.detail),
                     "at": .double(Date().timeIntervalSince1970),
                 ]
-                _ = try? registry.put(Self.table, ItemKey(id, String(format: "%02d-%02d", index, attempt.attempt)), record)
+                do {
+                    try registry.put(Self.table, ItemKey(id, String(format: "%02d-%02d", index, attempt.attempt)), record)
+                } catch {
+                    logger.warning("a notification attempt could not be recorded", metadata: [
+                        "notification.id": "\(id)", "notification.target": "\(attempt.target)", "error.message": "\(error)",
+                    ])
+                }
+            }
+            if !attempts.isEmpty, let last = log.last, !last.delivered {  // this target's last attempt, its target numbered
+                logger.warning("notification not delivered", metadata: [
+                    "notification.event": "\(type)", "notification.id": "\(id)", "notification.target": "\(last.target)",
+                    "notification.attempts": "\(attempts.count)", "error.message": "\(last.detail)",
+                ])
             }
         }
         return log

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Registry
 import StatesLanguage
 
@@ -12,16 +13,19 @@ package struct PipelineExecutions: Sendable {
     package let registry: Registry
     /// Its executions (`HOME/executions`).
     package let store: ExecutionStore
+    /// Where the task resources report warnings (a notification not delivered).
+    package let logger: Logger
 
-    /// The executions of `home` (kept in `HOME/executions`).
-    package init(home: String, registry: Registry) {
+    /// The executions of `home` (kept in `HOME/executions`); their resources warn on `logger`.
+    package init(home: String, registry: Registry, logger: Logger) {
         self.home = home
         self.registry = registry
         self.store = ExecutionStore(folder: home + "/executions")
+        self.logger = logger
     }
 
     /// Every task resource an execution of this home may call: the built-ins and the pipelines'.
-    package var resources: [String: any TaskResource] { TrainingResources(home: home, registry: registry).all }
+    package var resources: [String: any TaskResource] { TrainingResources(home: home, registry: registry, logger: logger).all }
 
     /// The task resources that run jobs (a stage's sandboxed job, a command): what the
     /// agent's limit on executions at once counts.

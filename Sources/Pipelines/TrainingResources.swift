@@ -2,6 +2,7 @@ import ArtifactBuilder
 import Foundation
 import GitWatcher
 import Jobs
+import Logging
 import Registry
 import StatesLanguage
 
@@ -13,14 +14,17 @@ package struct TrainingResources: Sendable {
     package let jobs: any JobBackend
     /// How the HTTP task and webhooks reach the network (default: AsyncHTTPClient).
     package let http: any HTTPTransport
+    /// Where the resources report what a person should know (a notification not delivered).
+    package let logger: Logger
 
     /// The resources of `home`; jobs run on `jobs`, else in the local sandbox; HTTP goes
-    /// through `http`, else through `HTTPClientTransport`.
-    package init(home: String, registry: Registry, jobs: (any JobBackend)? = nil, http: (any HTTPTransport)? = nil) {
+    /// through `http`, else through `HTTPClientTransport`; warnings go to `logger`.
+    package init(home: String, registry: Registry, jobs: (any JobBackend)? = nil, http: (any HTTPTransport)? = nil, logger: Logger) {
         self.home = home
         self.registry = registry
         self.jobs = jobs ?? LocalSandboxBackend(folder: home + "/jobs")
         self.http = http ?? HTTPClientTransport()
+        self.logger = logger
     }
 
     /// A shipped state machine: `training` or `deployment`.
@@ -246,7 +250,7 @@ struct Notify: TaskResource {
         }
         let model = details["model"]?.stringValue ?? ""
         let targets = resources.notifyTargets(model: model)
-        let notifier = Notifier(registry: resources.registry, transport: resources.http)
+        let notifier = Notifier(registry: resources.registry, transport: resources.http, logger: resources.logger)
         var attempts = await notifier.notify(type, details: details, targets: targets)
         if details["version"]?["status"] == .string(ModelVersions.Status.pendingManualApproval.rawValue) {
             attempts += await notifier.notify("VersionPendingApproval", details: details, targets: targets)

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Logging
 import Pipelines
 import Registry
 import Serving
@@ -32,6 +33,8 @@ package struct Quickstart: Sendable {
     package var timings = Timings()
     /// How endpoint requests reach the agent.
     package var transport: any HTTPTransport = HTTPClientTransport()
+    /// Where the deployments it runs log (a notification not delivered, say).
+    package var logger: Logger
 
     /// How long each wait lasts and how often it looks again.
     package struct Timings: Sendable {
@@ -49,13 +52,14 @@ package struct Quickstart: Sendable {
     }
 
     /// A quickstart of `home` (absolute) with its `registry`, pushing `fixtures`, naming
-    /// `executable` in the hook and starting it as the agent on `port`.
-    package init(home: String, registry: Registry, fixtures: String, executable: String, port: Int) {
+    /// `executable` in the hook and starting it as the agent on `port`, logging to `logger`.
+    package init(home: String, registry: Registry, fixtures: String, executable: String, port: Int, logger: Logger) {
         self.home = home
         self.registry = registry
         self.fixtures = fixtures
         self.executable = executable
         self.port = port
+        self.logger = logger
     }
 
     /// What the quickstart ends with.
@@ -124,7 +128,7 @@ package struct Quickstart: Sendable {
     /// Runs `model`'s deployment pipeline to its end here (the agent carries out the
     /// endpoint update); a deployment that does not succeed is an error.
     func deploy(_ model: String) async throws -> DeploymentReport {
-        let executions = PipelineExecutions(home: home, registry: registry)
+        let executions = PipelineExecutions(home: home, registry: registry, logger: logger)
         let (stored, lock) = try executions.createDeployment(model: model)
         let outcome: ExecutionOutcome
         do { outcome = try await executions.run(stored, lock: lock) } catch {

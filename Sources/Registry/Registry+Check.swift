@@ -1,3 +1,4 @@
+import Home
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -42,7 +43,7 @@ extension Registry {
             report.problems += result.problems
             let folder = layout.tableFolder(table)
             folders.append(folder)
-            for name in try FileIO.list(folder) ?? [] where !name.hasPrefix(".") && FileIO.isDirectory(folder + "/" + name) {
+            for name in try disk(FileIO.list(folder)) ?? [] where !name.hasPrefix(".") && FileIO.isDirectory(folder + "/" + name) {
                 folders.append(folder + "/" + name)
             }
         }
@@ -54,12 +55,12 @@ extension Registry {
         clock_gettime(CLOCK_REALTIME, &now)
         let seconds = { (t: timespec) in Double(t.tv_sec) + Double(t.tv_nsec) / 1e9 }
         for folder in folders {
-            for name in try FileIO.list(folder) ?? [] where name.hasPrefix(".tmp-") {
+            for name in try disk(FileIO.list(folder)) ?? [] where name.hasPrefix(".tmp-") {
                 let path = folder + "/" + name
                 if pending.contains(path) || Self.writerIsAlive(temporaryName: name) { continue }
                 var info = stat()
                 guard stat(path, &info) == 0, seconds(now) - seconds(info.st_mtim) >= age else { continue }
-                if try FileIO.remove(path) { report.removedTemporaries.append(path) }
+                if try disk(FileIO.remove(path)) { report.removedTemporaries.append(path) }
             }
         }
         return report

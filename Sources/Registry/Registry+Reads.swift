@@ -1,3 +1,4 @@
+import Home
 extension Registry {
     /// The items of one partition whose sort keys match `condition`, ordered by sort key
     /// (bytes), descending when asked, at most `limit` of them. Corrupt or foreign files
@@ -33,7 +34,7 @@ extension Registry {
         guard let hasSortKey = try schema(of: table) else { return result }
         let folder = layout.tableFolder(table)
         var partitions: [(key: String, items: [Item])] = []
-        for name in try FileIO.list(folder) ?? [] where !name.hasPrefix(".") {
+        for name in try disk(FileIO.list(folder)) ?? [] where !name.hasPrefix(".") {
             let path = folder + "/" + name
             if hasSortKey {
                 let decoded = KeyName.decode(name[...])
@@ -76,7 +77,7 @@ extension Registry {
         in folder: String, table: String, partition: String?, into result: inout ReadResult
     ) throws(RegistryError) -> [Entry] {
         var entries: [Entry] = []
-        for name in try FileIO.list(folder) ?? [] where name.utf8.first != UInt8(ascii: ".") {
+        for name in try disk(FileIO.list(folder)) ?? [] where name.utf8.first != UInt8(ascii: ".") {
             let path = folder + "/" + name
             guard let stem = KeyName.stem(ofItemFile: name) else {
                 result.problems.append(.init(path: path, reason: "not an item file of this registry"))
@@ -100,7 +101,7 @@ extension Registry {
     private func load(_ entry: Entry, table: String, partition: String?, into result: inout ReadResult) throws(RegistryError) -> Item? {
         if let loaded = entry.loaded { return loaded }
         do throws(RegistryError) {
-            guard let bytes = try FileIO.read(entry.path) else { return nil }
+            guard let bytes = try disk(FileIO.read(entry.path)) else { return nil }
             return try ItemCodec.decode(bytes, path: entry.path, table: table, key: ItemKey(partition ?? "", entry.sort))
         } catch .corrupt(let path, let reason) {
             result.problems.append(.init(path: path, reason: reason))
@@ -112,7 +113,7 @@ extension Registry {
     /// its key maps to this very path. Nil when it vanished or is corrupt (in `problems`).
     private func loadAnywhere(_ path: String, table: String, into result: inout ReadResult) throws(RegistryError) -> Item? {
         do throws(RegistryError) {
-            guard let bytes = try FileIO.read(path) else { return nil }
+            guard let bytes = try disk(FileIO.read(path)) else { return nil }
             let item = try ItemCodec.decode(bytes, path: path, table: table, key: nil)
             guard layout.itemFile(table, item.key) == path else {
                 throw RegistryError.corrupt(path: path, reason: "it holds key \(item.key), which belongs elsewhere")

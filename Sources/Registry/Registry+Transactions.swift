@@ -1,3 +1,4 @@
+import Home
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -80,7 +81,7 @@ extension Registry {
         var results: [Item?] = []
         var journal = Journal(stripes: stripes.sorted())
         var temporaries: [String] = []
-        let journalLock: FileLock
+        let committed: (lock: FileLock, path: String)
         do throws(RegistryError) {
             for write in writes {
                 let path = layout.itemFile(write.table, write.key)
@@ -101,15 +102,15 @@ extension Registry {
                 }
                 let item = Item(table: write.table, key: write.key, version: (current?.version ?? 0) + 1, attributes: attributes)
                 if write.key.sort != nil { try ensureFolder(FileIO.parent(of: path)) }
-                let temporary = try FileIO.writeTemporary(ItemCodec.encode(item), beside: path)
+                let temporary = try disk(FileIO.writeTemporary(ItemCodec.encode(item), beside: path))
                 temporaries.append(temporary)
                 journal.moves.append(.init(from: relative(temporary), to: relative(path)))
                 results.append(item)
             }
             // The temporaries' names must be durable before the journal that names them.
-            for folder in Set(temporaries.map(FileIO.parent(of:))).sorted() { try FileIO.syncDirectory(folder) }
+            for folder in Set(temporaries.map(FileIO.parent(of:))).sorted() { try disk(FileIO.syncDirectory(folder)) }
             crashIfAsked(at: .beforeJournal)
-            journalLock = try commit(journal)
+            committed = try commit(journal)
         } catch {
             for temporary in temporaries { _ = try? FileIO.remove(temporary) }
             throw error
@@ -120,24 +121,25 @@ extension Registry {
         crashIfAsked(at: .afterJournal)
         do throws(RegistryError) {
             try apply(journal)
-            try FileIO.remove(journalLock.path)
-            try FileIO.syncDirectory(layout.transactionsFolder)
+            try disk(FileIO.remove(committed.path))
+            withExtendedLifetime(committed.lock) {}
+            try disk(FileIO.syncDirectory(layout.transactionsFolder))
         } catch {}
         return results
     }
 
     /// Makes the journal durable under `transactions/ID.json` and returns the lock that
-    /// marks its writer alive. The lock is taken before the journal becomes visible.
-    private func commit(_ journal: Journal) throws(RegistryError) -> FileLock {
+    /// marks its writer alive, with the journal's path. The lock is taken before the
+    /// journal becomes visible (it stays held through the rename: it belongs to the open file).
+    private func commit(_ journal: Journal) throws(RegistryError) -> (lock: FileLock, path: String) {
         let id = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let final = layout.transactionsFolder + "/" + id + ".json"
-        let temporary = try FileIO.writeTemporary(journal.json.serializedBytes(pretty: true), beside: final)
+        let temporary = try disk(FileIO.writeTemporary(journal.json.serializedBytes(pretty: true), beside: final))
         do throws(RegistryError) {
-            let lock = try FileLock(path: temporary)
-            try FileIO.rename(temporary, to: final)
-            lock.path = final
-            try FileIO.syncDirectory(layout.transactionsFolder)
-            return lock
+            let lock = try disk(FileLock(path: temporary))
+            try disk(FileIO.rename(temporary, to: final))
+            try disk(FileIO.syncDirectory(layout.transactionsFolder))
+            return (lock, final)
         } catch {
             _ = try? FileIO.remove(temporary)
             _ = try? FileIO.remove(final)
@@ -152,16 +154,16 @@ extension Registry {
             let from = root + "/" + move.from
             let to = root + "/" + move.to
             if Glibc.access(from, F_OK) == 0 {
-                try FileIO.rename(from, to: to)
+                try disk(FileIO.rename(from, to: to))
             }
             folders.insert(FileIO.parent(of: to))
             if index == 0 { crashIfAsked(at: .midApply) }
         }
         for path in journal.deletes {
-            try FileIO.remove(root + "/" + path)
+            try disk(FileIO.remove(root + "/" + path))
             folders.insert(FileIO.parent(of: root + "/" + path))
         }
-        for folder in folders.sorted() { try FileIO.syncDirectory(folder) }
+        for folder in folders.sorted() { try disk(FileIO.syncDirectory(folder)) }
     }
 
     /// Finishes every committed journal that names one of `stripes`. The caller holds
@@ -169,7 +171,7 @@ extension Registry {
     func recoverTransactions(touching stripes: Set<Stripe>) throws(RegistryError) {
         for (path, journal) in try committedJournals().journals where !stripes.isDisjoint(with: journal.stripes) {
             // Waits while another process finishes the same journal.
-            guard let lock = try FileLock.existing(path: path, timeout: options.lockTimeout), !lock.isUnlinked else {
+            guard let lock = try disk(FileLock.existing(path: path, timeout: options.lockTimeout)), !lock.isUnlinked else {
                 continue
             }
             try finish(journal, at: path)
@@ -179,7 +181,7 @@ extension Registry {
     /// Finishes the journals whose writers are gone (their lock is free); run on open.
     func recoverAbandonedTransactions() throws(RegistryError) {
         for (path, journal) in try committedJournals().journals {
-            guard let lock = FileLock.tryLock(path: path), !lock.isUnlinked else { continue }
+            guard let lock = (try? FileLock.attempt(path: path)) ?? nil, !lock.isUnlinked else { continue }
             try finish(journal, at: path)
         }
     }
@@ -193,7 +195,7 @@ extension Registry {
         if let seen = emptyJournalFolderTime.withLock({ $0 }), seen.tv_sec == time.tv_sec, seen.tv_nsec == time.tv_nsec {
             return
         }
-        let names = try FileIO.list(layout.transactionsFolder) ?? []
+        let names = try disk(FileIO.list(layout.transactionsFolder)) ?? []
         if names.isEmpty {
             emptyJournalFolderTime.withLock { $0 = time }
             return
@@ -203,19 +205,19 @@ extension Registry {
 
     private func finish(_ journal: Journal, at path: String) throws(RegistryError) {
         try apply(journal)
-        try FileIO.remove(path)
-        try FileIO.syncDirectory(layout.transactionsFolder)
+        try disk(FileIO.remove(path))
+        try disk(FileIO.syncDirectory(layout.transactionsFolder))
     }
 
     /// The committed journals, and the files in `transactions/` that are not journals
     /// (skipped here; `check` reports them).
     func committedJournals() throws(RegistryError) -> (journals: [(String, Journal)], problems: [RegistryProblem]) {
-        let names = try FileIO.list(layout.transactionsFolder) ?? []
+        let names = try disk(FileIO.list(layout.transactionsFolder)) ?? []
         var journals: [(String, Journal)] = []
         var problems: [RegistryProblem] = []
         for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
             let path = layout.transactionsFolder + "/" + name
-            guard let bytes = try FileIO.read(path) else { continue }  // finished meanwhile
+            guard let bytes = try disk(FileIO.read(path)) else { continue }  // finished meanwhile
             do throws(RegistryError) {
                 journals.append((path, try Journal(bytes: bytes, path: path)))
             } catch .corrupt(let path, let reason) {

@@ -1,3 +1,4 @@
+import Home
 extension Registry {
     /// Writes the item at `key` with `attributes`, replacing it whole, when `condition`
     /// holds; returns the item as stored (its version is the previous one plus 1).
@@ -61,14 +62,14 @@ extension Registry {
         let current = try readItem(table, key)
         guard let attributes = try body(current) else {
             if current != nil {
-                try FileIO.remove(path)
-                try FileIO.syncDirectory(FileIO.parent(of: path))
+                try disk(FileIO.remove(path))
+                try disk(FileIO.syncDirectory(FileIO.parent(of: path)))
             }
             return nil
         }
         let item = Item(table: table, key: key, version: (current?.version ?? 0) + 1, attributes: attributes)
         if key.sort != nil { try ensureFolder(FileIO.parent(of: path)) }
-        try FileIO.writeDurably(ItemCodec.encode(item), to: path)
+        try disk(FileIO.writeDurably(ItemCodec.encode(item), to: path))
         return item
     }
 
@@ -84,7 +85,7 @@ extension Registry {
     func lock(_ stripes: Set<Stripe>) throws(RegistryError) -> [FileLock] {
         var locks: [FileLock] = []
         for stripe in stripes.sorted() {
-            locks.append(try FileLock(path: layout.lockFile(stripe.table, stripe: stripe.index), timeout: options.lockTimeout))
+            locks.append(try disk(FileLock(path: layout.lockFile(stripe.table, stripe: stripe.index), timeout: options.lockTimeout)))
         }
         return locks
     }

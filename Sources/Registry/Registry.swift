@@ -1,3 +1,4 @@
+import Home
 import Synchronization
 
 #if canImport(Glibc)
@@ -60,8 +61,8 @@ public final class Registry: Sendable {
         self.root = root
         self.layout = Layout(root: root)
         self.options = options
-        try FileIO.makeDirectories(layout.tablesFolder)
-        try FileIO.makeDirectories(layout.transactionsFolder)
+        try disk(FileIO.makeDirectories(layout.tablesFolder))
+        try disk(FileIO.makeDirectories(layout.transactionsFolder))
         try checkFormat()
         try recoverAbandonedTransactions()
     }
@@ -73,7 +74,7 @@ public final class Registry: Sendable {
 
     private func checkFormat() throws(RegistryError) {
         let expected: JSONValue = ["format": .int(Int64(Self.formatVersion))]
-        if let bytes = try FileIO.read(layout.formatFile) {
+        if let bytes = try disk(FileIO.read(layout.formatFile)) {
             let found = try? JSONValue(parsing: bytes)
             guard let found, found["format"] != nil else {
                 throw .corrupt(path: layout.formatFile, reason: "expected {\"format\": \(Self.formatVersion)}")
@@ -83,7 +84,7 @@ public final class Registry: Sendable {
             }
             return
         }
-        _ = try FileIO.createExclusively(expected.serializedBytes(pretty: true) + [0x0A], at: layout.formatFile)
+        _ = try disk(FileIO.createExclusively(expected.serializedBytes(pretty: true) + [0x0A], at: layout.formatFile))
     }
 
     // MARK: Reading items
@@ -104,14 +105,14 @@ public final class Registry: Sendable {
     /// The stored item at `key` (no checks, no recovery).
     func readItem(_ table: String, _ key: ItemKey) throws(RegistryError) -> Item? {
         let path = layout.itemFile(table, key)
-        guard let bytes = try FileIO.read(path) else { return nil }
+        guard let bytes = try disk(FileIO.read(path)) else { return nil }
         return try ItemCodec.decode(bytes, path: path, table: table, key: key)
     }
 
     /// Creates `folder` durably, once per instance.
     func ensureFolder(_ folder: String) throws(RegistryError) {
         if durableFolders.withLock({ $0.contains(folder) }) { return }
-        try FileIO.makeDirectories(folder)
+        try disk(FileIO.makeDirectories(folder))
         durableFolders.withLock { _ = $0.insert(folder) }
     }
 
@@ -119,7 +120,7 @@ public final class Registry: Sendable {
 
     /// The names of the tables, sorted.
     public func tables() throws(RegistryError) -> [String] {
-        let names = try FileIO.list(layout.tablesFolder) ?? []
+        let names = try disk(FileIO.list(layout.tablesFolder)) ?? []
         return names.filter { name in
             (try? Layout.validateTableName(name)) != nil && FileIO.isDirectory(layout.tableFolder(name))
         }.sorted(by: utf8Less)
@@ -129,7 +130,7 @@ public final class Registry: Sendable {
     func schema(of table: String) throws(RegistryError) -> Bool? {
         if let known = schemas.withLock({ $0[table] }) { return known }
         let path = layout.schemaFile(table)
-        guard let bytes = try FileIO.read(path) else { return nil }
+        guard let bytes = try disk(FileIO.read(path)) else { return nil }
         guard let value = try? JSONValue(parsing: bytes), case .bool(let hasSortKey)? = value["sortKey"] else {
             throw .corrupt(path: path, reason: "expected {\"format\": 1, \"sortKey\": true|false}")
         }
@@ -149,7 +150,7 @@ public final class Registry: Sendable {
         }
         try ensureFolder(layout.tableFolder(table) + "/.locks")
         let schema: JSONValue = ["format": .int(Int64(Self.formatVersion)), "name": .string(table), "sortKey": .bool(wantsSortKey)]
-        if try !FileIO.createExclusively(schema.serializedBytes(pretty: true) + [0x0A], at: layout.schemaFile(table)) {
+        if try !disk(FileIO.createExclusively(schema.serializedBytes(pretty: true) + [0x0A], at: layout.schemaFile(table))) {
             // Another process created the table first: its schema rules.
             if let hasSortKey = try self.schema(of: table), hasSortKey != wantsSortKey {
                 throw schemaMismatch(table, key, hasSortKey: hasSortKey)

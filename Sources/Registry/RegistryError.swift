@@ -1,3 +1,5 @@
+import Home
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -46,11 +48,9 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsupportedFormat(let path, let found):
             return "registry '\(path)' has format \(found), but this slipway reads format \(Registry.formatVersion); use a newer slipway"
         case .io(let operation, let path, let code):
-            let reason = String(cString: strerror(code))
-            let hint = code == ENOSPC ? "; free some disk space and retry (nothing recorded was changed)" : ""
-            return "\(operation) '\(path)' failed: \(reason)\(hint)"
+            return FileError.io(operation: operation, path: path, errno: code).description
         case .lockTimeout(let path, let seconds):
-            return "lock '\(path)' was held by another process for more than \(Int(seconds)) s; find it with `fuser -v '\(path)'`"
+            return FileError.lockTimeout(path: path, seconds: seconds).description
         }
     }
 }

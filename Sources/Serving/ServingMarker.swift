@@ -1,4 +1,5 @@
 import Foundation
+import Home
 import Registry
 
 /// `HOME/serving.json`: where the running agent serves endpoints (host, port, pid), so the
@@ -7,12 +8,14 @@ package enum ServingMarker {
     /// The marker's path in `home`.
     package static func path(home: String) -> String { home + "/serving.json" }
 
-    /// Records that this process serves on `host:port` (written atomically).
+    /// Records that this process serves on `host:port` (written atomically and durably).
     package static func write(home: String, host: String, port: Int) throws {
         let text = JSONValue.object(["host": .string(host), "port": .int(Int64(port)), "pid": .int(Int64(getpid()))]).serialized(pretty: true)
-        let scratch = path(home: home) + ".tmp-\(getpid())"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: scratch))
-        guard rename(scratch, path(home: home)) == 0 else { throw WorkerError("cannot write \(path(home: home)): \(String(cString: strerror(errno)))") }
+        do {
+            try FileIO.writeDurably(Array(text.utf8), to: path(home: home))
+        } catch {
+            throw WorkerError("cannot write \(path(home: home)): \(error)")
+        }
     }
 
     /// The serving agent's address, or nil when none runs for this home.

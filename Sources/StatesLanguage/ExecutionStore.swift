@@ -1,4 +1,5 @@
 import Foundation
+import Home
 import JSON
 
 /// Executions kept on disk, one folder each (`HOME/executions/NAME/`): the definition,
@@ -40,7 +41,7 @@ package struct ExecutionStore: Sendable {
             throw StatesError("States.Runtime", "an execution named '\(name)' already exists; resume it, or choose another name")
         }
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        guard let lock = ExecutionLock(path: scratch + "/lock", wait: false) else {
+        guard let lock = Self.lockNow(scratch + "/lock") else {
             throw StatesError("States.Runtime", "cannot lock the new execution '\(name)' in \(folder)")
         }
         try Data(definition.utf8).write(to: URL(fileURLWithPath: scratch + "/definition.json"))
@@ -85,7 +86,7 @@ package struct ExecutionStore: Sendable {
         guard try status(of: stored).status == ExecutionStatus.running.rawValue else { return false }
         let path = folder + "/" + stored.name
         _ = FileManager.default.createFile(atPath: path + "/stop", contents: Data())
-        guard let lock = ExecutionLock(path: path + "/lock", wait: false) else { return true }  // its runner will see the request
+        guard let lock = Self.lockNow(path + "/lock") else { return true }  // its runner will see the request
         try withExtendedLifetime(lock) { try recordAbort(stored) }
         return true
     }
@@ -118,7 +119,7 @@ package struct ExecutionStore: Sendable {
 
     /// The lock a process holds while it runs the execution (released if it dies).
     package func lock(_ stored: Stored) -> ExecutionLock? {
-        ExecutionLock(path: folder + "/" + stored.name + "/lock", wait: false)
+        Self.lockNow(folder + "/" + stored.name + "/lock")
     }
 
     /// The history recorded so far, and the status it tells (`RUNNING` until it ends).
@@ -141,19 +142,14 @@ private func parseMachine(_ text: String) throws(StatesError) -> StateMachine {
     }
 }
 
-/// An exclusive `flock` held while a process runs an execution.
-package final class ExecutionLock: Sendable {
-    private let fd: Int32
+/// The exclusive `flock` on `NAME/lock` that a process holds while it runs an execution
+/// (the kernel releases it if the process dies).
+package typealias ExecutionLock = FileLock
 
-    init?(path: String, wait: Bool) {
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return nil }
-        guard flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) == 0 else {
-            close(fd)
-            return nil
-        }
-        self.fd = fd
+extension ExecutionStore {
+    /// Takes an execution's lock file (created when missing) without waiting; nil when
+    /// another process holds it or it cannot be opened.
+    static func lockNow(_ path: String) -> ExecutionLock? {
+        (try? FileLock.attempt(path: path, creating: true)) ?? nil
     }
-
-    deinit { close(fd) }
 }

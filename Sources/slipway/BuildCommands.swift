@@ -27,12 +27,12 @@ struct BuildCommand: AsyncParsableCommand {
         let request = BuildRequest(repositoryName: repository.name, repositoryPath: repository.path, branch: branch,
                                    commit: sha.hex, requestedBy: "manual", requestedAt: Date().timeIntervalSince1970)
         let queue = BuildQueue(registry: registry)
-        let builder = try await Builder(home: home.absolutePath, registry: registry, environments: home.environments) { event in
-            if !json { print(event.message) }
-        }
+        // Progress on standard output (what the steps printed too), none with --json.
+        let progress = json ? Logger(label: "slipway.cli") { _ in SwiftLogNoOpLogHandler() } : CLILog.progress(level: .debug)
+        let builder = try await Builder(home: home.absolutePath, registry: registry, environments: home.environments, logger: progress)
         let agent: BuildAgent
         do {
-            agent = try BuildAgent(home: home.absolutePath, registry: registry, builder: builder, logger: Logger(label: "slipway.build") { _ in SwiftLogNoOpLogHandler() })
+            agent = try BuildAgent(home: home.absolutePath, registry: registry, builder: builder, logger: CLILog.warnings)
         } catch let failure as BuildFailure {
             try queue.enqueue(request)
             print("queued \(sha.hex.prefix(7)) of '\(model)': \(failure.message), which will build it")

@@ -23,7 +23,7 @@ struct DeployCommand: AsyncParsableCommand {
 
     static func deploy(model: String, version: Int?, endpoint: String?, wait: Bool, json: Bool, home: HomeOption) async throws {
         let registry = try home.registry()
-        let executions = PipelineExecutions(home: home.absolutePath, registry: registry)
+        let executions = PipelineExecutions(home: home.absolutePath, registry: registry, logger: CLILog.warnings)
         let (stored, lock) = try executions.createDeployment(model: model, version: version, endpoint: endpoint)
         guard wait else {
             guard let lock else { throw CommandFailure(message: ExecutionBusy(name: stored.name).description, status: ExitStatus.failure) }

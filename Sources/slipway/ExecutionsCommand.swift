@@ -1,6 +1,7 @@
 import ArtifactBuilder
 import ArgumentParser
 import Foundation
+import Home
 import JSON
 import Pipelines
 import StatesLanguage
@@ -16,7 +17,8 @@ struct ExecutionsCommand: AsyncParsableCommand {
     static func finish(_ stored: ExecutionStore.Stored, lock: ExecutionLock? = nil, json: Bool, home: HomeOption) async throws {
         let outcome: ExecutionOutcome
         do {
-            outcome = try await PipelineExecutions(home: home.absolutePath, registry: try home.registry()).runInForeground(stored, lock: lock)
+            let executions = PipelineExecutions(home: home.absolutePath, registry: try home.registry(), logger: CLILog.warnings)
+            outcome = try await executions.runInForeground(stored, lock: lock)
         } catch let error as ExecutionBusy {
             throw CommandFailure(message: error.description, status: ExitStatus.failure)
         }
@@ -33,7 +35,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
     /// Leaves a stored execution to the running agent and says so; without an agent, runs
     /// it here to its end.
     static func handOver(_ stored: ExecutionStore.Stored, lock: ExecutionLock, json: Bool, home: HomeOption) async throws {
-        guard PipelineExecutions(home: home.absolutePath, registry: try home.registry()).agentRuns else {
+        guard PipelineExecutions.agentRuns(home: home.absolutePath) else {
             if !json { print("no agent is running for \(home.absolutePath); running \(stored.name) here") }
             return try await finish(stored, lock: lock, json: json, home: home)
         }

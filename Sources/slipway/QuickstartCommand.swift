@@ -21,7 +21,7 @@ struct QuickstartCommand: AsyncParsableCommand {
             throw CommandFailure(message: "cannot find fixtures/price-optimiser; run from Slipway's checkout or pass --fixtures DIR", status: ExitStatus.usage)
         }
         let root = home.absolutePath
-        let quickstart = Quickstart(home: root, registry: try home.registry(), fixtures: source, executable: executablePath(), port: port)
+        let quickstart = Quickstart(home: root, registry: try home.registry(), fixtures: source, executable: executablePath(), port: port, logger: CLILog.warnings)
         let started = Date()
         let result: Quickstart.Result
         do {

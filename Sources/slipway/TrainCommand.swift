@@ -16,7 +16,7 @@ struct TrainCommand: AsyncParsableCommand {
     @OptionGroup var home: HomeOption
 
     func run() async throws {
-        let (stored, lock) = try PipelineExecutions(home: home.absolutePath, registry: try home.registry()).createTraining(model: model, commit: commit)
+        let (stored, lock) = try PipelineExecutions(home: home.absolutePath, registry: try home.registry(), logger: CLILog.warnings).createTraining(model: model, commit: commit)
         if wait {
             try await ExecutionsCommand.finish(stored, lock: lock, json: json, home: home)
         } else {

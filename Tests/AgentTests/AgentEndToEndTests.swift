@@ -3,6 +3,7 @@ import ArtifactBuilder
 import Foundation
 import GitWatcher
 import Logging
+import LogCapture
 import Pipelines
 import Registry
 import Serving

@@ -4,7 +4,6 @@ import Foundation
 import GitWatcher
 import Logging
 import Registry
-import Synchronization
 
 /// A temp folder with a home, a bare model repository registered with the watcher, and a
 /// clone to commit and push from, as a data scientist would.
@@ -83,16 +82,3 @@ final class AgentFixture {
 }
 
 struct FixtureError: Error, CustomStringConvertible { var description: String }
-
-/// The agent's log, kept in memory for assertions and failure messages.
-final class LogLines: Sendable {
-    private let lines = Mutex<[String]>([])
-    var all: [String] { lines.withLock { $0 } }
-    func contains(_ text: String) -> Bool { all.contains { $0.contains(text) } }
-
-    var logger: Logger {
-        Logger(label: "test.agent") { [self] label in
-            LineLogHandler(label: label, level: .debug, format: .text) { line in self.lines.withLock { $0.append(line) } }
-        }
-    }
-}

@@ -1,5 +1,6 @@
 import Agent
 import Foundation
+import LogCapture
 import Logging
 import Pipelines
 import Registry
@@ -22,7 +23,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let registry = try Registry(home: root + "/home")
         let lines = LogLines()
-        let service = ExecutionService(executions: PipelineExecutions(home: root + "/home", registry: registry), limit: limit,
+        let service = ExecutionService(executions: PipelineExecutions(home: root + "/home", registry: registry, logger: lines.logger), limit: limit,
                                        changes: Changes(interval: .milliseconds(200), logger: lines.logger), logger: lines.logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await service.run() }

@@ -2,6 +2,7 @@ import Logging
 import ArtifactBuilder
 import Foundation
 import GitWatcher
+import LogCapture
 import Registry
 import Testing
 
@@ -43,10 +44,11 @@ import Testing
         #expect(try await agent.runOnce().isEmpty, "a second pass built the same push again")
     }
 
-    @Test func aCommitThatChangesOnlyTrainReusesTheOtherArtifacts() async throws {
+    @Test func aCommitThatChangesOnlyTrainReusesTheOtherArtifactsAndLogsWhy() async throws {
         let clone = try await fixture.clone("alice")
         try await fixture.push(clone)
-        let (registry, agent) = try await fixture.agent()
+        let log = LogLines()
+        let (registry, agent) = try await fixture.agent(log: log)
         try await agent.runOnce()
         let before = try ["preprocess", "train", "evaluate", "serve"].map { try latest(registry, $0) }
         try await fixture.change(clone, "train.py", append: "\n# tuned\n", message: "tune training")
@@ -58,6 +60,15 @@ import Testing
         let after = try ["preprocess", "train", "evaluate", "serve"].map { try latest(registry, $0) }
         #expect(after[0] == before[0] && after[2] == before[2] && after[3] == before[3])
         #expect(after[1] != before[1])
+        // One info line per artifact, saying why, with the model, the build and the stage.
+        let second = log.entries.filter { $0.metadata["build.id"] == "demand-2" && $0.level == .info }
+        let hit = try #require(second.first { $0.metadata["stage.name"] == "preprocess" }, "\(log.all)")
+        #expect(hit.message == "cache hit: preprocess artifact \(before[0]?.prefix(12) ?? "?")")
+        #expect(hit.metadata["model.name"] == "demand")
+        #expect(hit.metadata["artifact.digest"] == before[0])
+        let built = try #require(second.first { $0.metadata["stage.name"] == "train" }, "\(log.all)")
+        #expect(built.message == "built train artifact \(after[1]?.prefix(12) ?? "?")")
+        #expect(second.first?.message.hasPrefix("building main at ") == true, "\(second.map(\.message))")
     }
 
     @Test func aBrokenConfigFailsTheBuildClearlyAndLeavesLatestAlone() async throws {
@@ -91,12 +102,17 @@ import Testing
         let clone = try await fixture.clone("alice")
         try await fixture.write(clone, "tests/test_model.py", "import unittest\nclass T(unittest.TestCase):\n    def test_fails(self):\n        self.fail('boom')\n", message: "a failing test")
         try await fixture.push(clone)
-        let (registry, agent) = try await fixture.agent()
+        let log = LogLines()
+        let (registry, agent) = try await fixture.agent(log: log)
         let build = try #require(try await agent.runOnce().first?.record.attributes)
         #expect(build["status"] == "failed")
         #expect(build["error"]?.stringValue?.contains("build step 'unit tests' failed") == true)
         #expect(build["error"]?.stringValue?.contains("boom") == true)
         #expect(try registry.get("models", ItemKey("demand"))?.attributes["latest"] == nil)
+        // The step's start is an event; what it printed is debug output, tagged with the step.
+        let step = log.entries.filter { $0.metadata["build.step"] == "unit tests" }
+        #expect(step.first?.level == .info && step.first?.message.hasPrefix("step 'unit tests' in the") == true, "\(log.all)")
+        #expect(step.contains { $0.level == .debug && $0.message.contains("boom") }, "\(log.all)")
     }
 
     @Test func aCommitBuiltByHandIsNotBuiltAgainWhenItsQueuedRequestComesUp() async throws {
@@ -161,8 +177,8 @@ import Testing
     @Test func aSecondAgentForTheSameHomeIsRefusedNamingTheFirst() async throws {
         let (registry, first) = try await fixture.agent()
         defer { withExtendedLifetime(first) {} }
-        let builder = try await Builder(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments)
-        let error = #expect(throws: BuildFailure.self) { try BuildAgent(home: fixture.home, registry: registry, builder: builder, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) }
+        let builder = try await Builder(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments, logger: LogLines().logger)
+        let error = #expect(throws: BuildFailure.self) { try BuildAgent(home: fixture.home, registry: registry, builder: builder, logger: LogLines().logger) }
         #expect(error?.message.contains("pid \(getpid())") == true)
     }
 
@@ -183,8 +199,9 @@ import Testing
         let listener = Listener()
         let registry = try Registry(home: fixture.home)
         try WatchedRepository.register(name: "demand", path: fixture.bare, in: registry)
-        let builder = try await Builder(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments, listener: listener)
-        let agent = try BuildAgent(home: fixture.home, registry: registry, builder: builder, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let builder = try await Builder(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments, listener: listener,
+                                        logger: LogLines().logger)
+        let agent = try BuildAgent(home: fixture.home, registry: registry, builder: builder, logger: LogLines().logger)
         let build = try #require(try await agent.runOnce().first?.record.attributes)
         #expect(build["status"] == "succeeded", "\(build["error"] ?? "")")
         let digest = build["data"]?["extra"]?["digest"]?.stringValue

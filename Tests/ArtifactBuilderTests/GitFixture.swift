@@ -3,6 +3,7 @@ import ArtifactBuilder
 import Foundation
 import GitWatcher
 import Home
+import LogCapture
 import Registry
 
 /// Real git repositories in a temp folder: a bare "server" repository and clones that
@@ -77,11 +78,11 @@ final class GitFixture {
     }
 
     /// The registry, the builder and an agent for this fixture's home, with the bare
-    /// repository registered under the name "demand".
-    func agent() async throws -> (Registry, BuildAgent) {
+    /// repository registered under the name "demand"; both log to `log`.
+    func agent(log: LogLines = LogLines()) async throws -> (Registry, BuildAgent) {
         let registry = try Registry(home: home)
         try WatchedRepository.register(name: "demand", path: bare, in: registry)
-        let builder = try await Builder(home: home, registry: registry, environments: Self.sharedEnvironments)
-        return (registry, try BuildAgent(home: home, registry: registry, builder: builder, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }))
+        let builder = try await Builder(home: home, registry: registry, environments: Self.sharedEnvironments, logger: log.logger)
+        return (registry, try BuildAgent(home: home, registry: registry, builder: builder, logger: log.logger))
     }
 }

@@ -17,7 +17,7 @@ import Testing
         try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/out/a/b/file"))
         try DurableFolders.sync(root + "/out")
         try DurableFolders.syncParent(of: root + "/out")
-        let error = #expect(throws: DurableError.self) { try DurableFolders.sync(root + "/missing") }
+        let error = #expect(throws: FileError.self) { try DurableFolders.sync(root + "/missing") }
         #expect(error?.description.contains("'\(root)/missing'") == true)
         try? FileManager.default.removeItem(atPath: root)
     }

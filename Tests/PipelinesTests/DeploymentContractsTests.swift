@@ -1,4 +1,5 @@
 import Foundation
+import LogCapture
 import Registry
 import Serving
 import StatesLanguage
@@ -41,7 +42,7 @@ import Testing
         var template = Array((NSTemporaryDirectory() + "slipway-deploy-contracts-XXXXXX").utf8CString)
         let home = String(cString: mkdtemp(&template)!)
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let resources = DeploymentResources(training: TrainingResources(home: home, registry: try Registry(home: home)))
+        let resources = DeploymentResources(training: TrainingResources(home: home, registry: try Registry(home: home), logger: LogLines().logger))
         guard case .object(var deployment) = try JSONValue(encoding: Self.prepared) else { throw StatesError("Test", "not an object") }
         deployment["endpoint"] = nil
         let input: JSONValue = ["Deployment": .object(deployment), "Execution": "x:y"]

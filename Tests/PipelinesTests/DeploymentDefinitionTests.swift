@@ -1,4 +1,5 @@
 import Foundation
+import LogCapture
 import Registry
 import StatesLanguage
 import Synchronization
@@ -24,7 +25,7 @@ import Testing
     func deploy(finish: Recording) async throws -> (ExecutionOutcome, [JSONValue]) {
         let home = NSTemporaryDirectory() + "slipway-deployment-definition-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let executions = PipelineExecutions(home: home, registry: try Registry(home: home))
+        let executions = PipelineExecutions(home: home, registry: try Registry(home: home), logger: LogLines().logger)
         let notify = Recording()
         let resources: [String: any TaskResource] = [
             "slipway:deploy.prepare": Recording { _ in

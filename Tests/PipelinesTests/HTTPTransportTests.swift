@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import JSON
 import Logging
+import LogCapture
 import Registry
 import ServiceLifecycle
 import StatesLanguage
@@ -72,7 +73,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: home) }
         let closed = try await Self.closedPort()
         let machine = try StateMachine(json: #"{"StartAt": "Get", "States": {"Get": {"Type": "Task", "Resource": "slipway:http", "Parameters": {"ApiEndpoint.$": "$.url"}, "End": true}}}"#)
-        let refused = await Engine(resources: TrainingResources(home: home, registry: try Registry(home: home)).all)
+        let refused = await Engine(resources: TrainingResources(home: home, registry: try Registry(home: home), logger: LogLines().logger).all)
             .run(machine, input: ["url": .string("http://127.0.0.1:\(closed)/quote.json")])
         #expect(refused.error?.error == "States.Http.Socket")
         #expect(refused.error?.cause.hasPrefix("GET 'http://127.0.0.1:\(closed)/quote.json' failed: connection refused; check that") == true,
@@ -95,7 +96,8 @@ import Testing
             return Response(status: count == 1 ? .internalServerError : .noContent)
         }
         try await Self.withServer(router) { port in
-            var notifier = Notifier(registry: registry)
+            let log = LogLines()
+            var notifier = Notifier(registry: registry, logger: log.logger)
             notifier.firstRetryDelay = 0.01
             let attempts = await notifier.notify("ModelTrained", details: ["model": "m"], targets: [.webhook("http://127.0.0.1:\(port)/hook")])
             #expect(attempts.map(\.detail) == ["HTTP 500", "HTTP 204"])
@@ -109,14 +111,16 @@ import Testing
             let records = try registry.query(Notifier.table, partition: id).items.map(\.attributes)
             #expect(records.map { $0["outcome"] } == ["failed", "delivered"])
             #expect(records.map { $0["detail"] } == ["HTTP 500", "HTTP 204"])
+            #expect(log.entries.filter { $0.level >= .warning }.isEmpty, "a delivery that succeeded in the end is no warning: \(log.all)")
         }
     }
 
-    @Test func aWebhookNobodyListensOnFailsEachAttemptAtOnce() async throws {
+    @Test func aWebhookNobodyListensOnFailsEachAttemptAtOnceAndWarnsWithTheTargetAndTheError() async throws {
         let home = NSTemporaryDirectory() + "slipway-webhook-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: home) }
         let closed = try await Self.closedPort()
-        var notifier = Notifier(registry: try Registry(home: home))
+        let log = LogLines()
+        var notifier = Notifier(registry: try Registry(home: home), logger: log.logger)
         notifier.attempts = 3
         notifier.firstRetryDelay = 0.01
         let started = ContinuousClock.now
@@ -124,6 +128,14 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(5), "a refused connection is not retried until the 10 s timeout")
         #expect(attempts.count == 3)
         #expect(attempts.allSatisfy { !$0.delivered && $0.detail.hasPrefix("connection refused; check that") }, "\(attempts.map(\.detail))")
+        let warnings = log.entries.filter { $0.level == .warning }
+        #expect(warnings.count == 1, "one warning per target that was not reached: \(log.all)")
+        let warning = try #require(warnings.first)
+        #expect(warning.message == "notification not delivered")
+        #expect(warning.metadata["notification.target"] == "0: webhook http://127.0.0.1:\(closed)/hook")
+        #expect(warning.metadata["notification.event"] == "BuildFailed")
+        #expect(warning.metadata["notification.attempts"] == "3")
+        #expect(warning.metadata["error.message"]?.hasPrefix("connection refused; check that") == true, "\(log.all)")
     }
 
     @Test func aServerThatDoesNotAnswerInTimeIsATimeoutNamingTheURL() async throws {

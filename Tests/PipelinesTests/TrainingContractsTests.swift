@@ -1,5 +1,6 @@
 import ArtifactBuilder
 import Foundation
+import LogCapture
 import Registry
 import StatesLanguage
 import Testing
@@ -89,7 +90,7 @@ final class RecordingResource: TaskResource, @unchecked Sendable {
     func resources() throws -> (TrainingResources, String) {
         var template = Array((NSTemporaryDirectory() + "slipway-contracts-XXXXXX").utf8CString)
         let home = String(cString: mkdtemp(&template)!)
-        return (TrainingResources(home: home, registry: try Registry(home: home)), home)
+        return (TrainingResources(home: home, registry: try Registry(home: home), logger: LogLines().logger), home)
     }
 
     func jobInput(_ change: (inout [String: JSONValue]) -> Void) throws -> JSONValue {

@@ -2,6 +2,7 @@ import ArtifactBuilder
 import Foundation
 import GitWatcher
 import JSON
+import Logging
 import Registry
 import Serving
 import StatesLanguage
@@ -27,7 +28,7 @@ final class QuickstartFixture {
 
     /// A quickstart of this home whose waits give up after `patience`.
     func quickstart(patience: Duration = .seconds(5)) throws -> Quickstart {
-        var quickstart = Quickstart(home: home, registry: try Registry(home: home), fixtures: fixtures, executable: "/bin/false", port: 0)
+        var quickstart = Quickstart(home: home, registry: try Registry(home: home), fixtures: fixtures, executable: "/bin/false", port: 0, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         quickstart.timings.poll = .milliseconds(10)
         quickstart.timings.servingPoll = .milliseconds(10)
         quickstart.timings.serving = patience

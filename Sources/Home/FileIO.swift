@@ -4,12 +4,13 @@ import Glibc
 import Darwin
 #endif
 
-/// POSIX file operations with the durability the registry promises: data reaches the disk
-/// (fsync) before a rename makes it visible, and the rename itself is made durable by an
-/// fsync of the folder. Readers never take locks.
-enum FileIO {
+/// POSIX file operations with the durability the registry promises, git's `lockfile.h`
+/// way: data reaches the disk (fsync) before a rename makes it visible, and the rename
+/// itself is made durable by an fsync of the folder. Readers never take locks. Every
+/// failure is a `FileError` naming the operation and the path.
+package enum FileIO {
     /// The bytes of the file at `path`, or nil when it does not exist.
-    static func read(_ path: String) throws(RegistryError) -> [UInt8]? {
+    package static func read(_ path: String) throws(FileError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT || errno == ENOTDIR { return nil }
@@ -38,7 +39,7 @@ enum FileIO {
 
     /// Writes `bytes` to `path` atomically and durably: a temporary file beside it, fsync,
     /// rename over the target, fsync of the folder.
-    static func writeDurably(_ bytes: [UInt8], to path: String) throws(RegistryError) {
+    package static func writeDurably(_ bytes: [UInt8], to path: String) throws(FileError) {
         let temp = try writeTemporary(bytes, beside: path)
         try rename(temp, to: path)
         try syncDirectory(parent(of: path))
@@ -46,7 +47,7 @@ enum FileIO {
 
     /// Writes `bytes` to a new, fsynced temporary file in the folder of `path` and returns
     /// its path. Temporary names start with `.tmp-` so listings skip them.
-    static func writeTemporary(_ bytes: [UInt8], beside path: String) throws(RegistryError) -> String {
+    package static func writeTemporary(_ bytes: [UInt8], beside path: String) throws(FileError) -> String {
         let temp = parent(of: path) + "/.tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(operation: "create", path: temp, errno: errno) }
@@ -75,13 +76,13 @@ enum FileIO {
     }
 
     /// Renames `from` over `to` (atomic on one file system).
-    static func rename(_ from: String, to: String) throws(RegistryError) {
+    package static func rename(_ from: String, to: String) throws(FileError) {
         guard Glibc.rename(from, to) == 0 else { throw .io(operation: "rename '\(from)' to", path: to, errno: errno) }
     }
 
     /// Creates `path` exclusively from `bytes`: fails with EEXIST (returns false) when the
     /// file already exists. Durable like `writeDurably`.
-    static func createExclusively(_ bytes: [UInt8], at path: String) throws(RegistryError) -> Bool {
+    package static func createExclusively(_ bytes: [UInt8], at path: String) throws(FileError) -> Bool {
         let temp = try writeTemporary(bytes, beside: path)
         defer { unlink(temp) }
         if link(temp, path) != 0 {
@@ -94,14 +95,14 @@ enum FileIO {
 
     /// Removes the file at `path`; returns false when it did not exist.
     @discardableResult
-    static func remove(_ path: String) throws(RegistryError) -> Bool {
+    package static func remove(_ path: String) throws(FileError) -> Bool {
         if unlink(path) == 0 { return true }
         if errno == ENOENT { return false }
         throw .io(operation: "unlink", path: path, errno: errno)
     }
 
     /// fsyncs a folder so that renames and unlinks in it survive a power cut.
-    static func syncDirectory(_ path: String) throws(RegistryError) {
+    package static func syncDirectory(_ path: String) throws(FileError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(operation: "open folder", path: path, errno: errno) }
         defer { close(fd) }
@@ -110,7 +111,7 @@ enum FileIO {
 
     /// Creates `path` and any missing parents, then fsyncs its parent, also when the folder
     /// already existed: another process may have created it without having fsynced yet.
-    static func makeDirectories(_ path: String) throws(RegistryError) {
+    package static func makeDirectories(_ path: String) throws(FileError) {
         if mkdir(path, 0o755) == 0 {
             try syncDirectory(parent(of: path))
             return
@@ -126,7 +127,7 @@ enum FileIO {
     }
 
     /// The names in a folder (without `.` and `..`), or nil when it does not exist.
-    static func list(_ path: String) throws(RegistryError) -> [String]? {
+    package static func list(_ path: String) throws(FileError) -> [String]? {
         guard let dir = opendir(path) else {
             if errno == ENOENT || errno == ENOTDIR { return nil }
             throw .io(operation: "list", path: path, errno: errno)
@@ -143,13 +144,13 @@ enum FileIO {
     }
 
     /// True when `path` is a folder.
-    static func isDirectory(_ path: String) -> Bool {
+    package static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// The folder holding `path`.
-    static func parent(of path: String) -> String {
+    package static func parent(of path: String) -> String {
         guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }
         if slash == path.utf8.startIndex { return "/" }
         return String(path[..<slash])
