@@ -49,30 +49,34 @@ import Testing
     }
 
     @Test func anExecutionKilledMidWayResumesWithoutRerunningSucceededTasks() async throws {
-        let file = home.path + "/long.json", runs = home.path + "/runs.txt"
+        let file = home.path + "/long.json", runs = home.path + "/runs.txt", gate = home.path + "/gate"
+        // Hold waits in a task until the gate exists, so the process is killed inside it
+        // however slow the machine is.
         try Data("""
             {"StartAt": "First", "States": {
-              "First": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["sh", "-c", "echo first >> '\(runs)'"]}, "ResultPath": "$.first", "Next": "Nap"},
-              "Nap": {"Type": "Wait", "Seconds": 3, "Next": "Second"},
+              "First": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["sh", "-c", "echo first >> '\(runs)'"]}, "ResultPath": "$.first", "Next": "Hold"},
+              "Hold": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["sh", "-c", "while [ ! -e '\(gate)' ]; do sleep 0.1; done"]}, "ResultPath": null, "Next": "Second"},
               "Second": {"Type": "Task", "Resource": "slipway:command", "Parameters": {"Command": ["sh", "-c", "echo second >> '\(runs)'"]}, "ResultPath": "$.second", "End": true}}}
             """.utf8).write(to: URL(fileURLWithPath: file))
         let running = try Slipway.start(["states", "run", file, "--name", "long"], home: home.path)
-        var napping = false
-        for _ in 0..<600 where !napping {
+        var holding = false
+        for _ in 0..<1200 where !holding {
             try await Task.sleep(for: .milliseconds(50))
-            napping = (try? String(contentsOfFile: home.path + "/executions/long/journal.jsonl", encoding: .utf8))?.contains("WaitStateEntered") == true
+            let journal = (try? String(contentsOfFile: home.path + "/executions/long/journal.jsonl", encoding: .utf8)) ?? ""
+            holding = journal.contains(#""name":"Hold""#)
         }
-        #expect(napping)
+        #expect(holding)
         running.kill()
         #expect(await running.wait().killed)
         #expect(try await JSONValue(parsing: Slipway.run(["executions", "describe", "long", "--json"], home: home.path).stdout)["status"] == "RUNNING")
+        FileManager.default.createFile(atPath: gate, contents: Data())
 
         let resumed = try await Slipway.run(["executions", "resume", "long", "--json"], home: home.path)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try JSONValue(parsing: resumed.stdout)["status"] == "SUCCEEDED")
         #expect(try String(contentsOfFile: runs, encoding: .utf8) == "first\nsecond\n")
         let history = try JSONValue(parsing: try await Slipway.run(["executions", "history", "long", "--json"], home: home.path).stdout).arrayValue ?? []
-        #expect(history.filter { $0["type"] == "TaskSucceeded" }.count == 2)
+        #expect(history.filter { $0["type"] == "TaskSucceeded" }.count == 3)  // First, Hold and Second, once each
         #expect(history.map { $0["id"]?.intValue ?? 0 } == (1...Int64(history.count)).map { $0 })
     }
 
