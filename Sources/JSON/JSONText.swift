@@ -12,6 +12,15 @@ public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
     public var offset: Int
 
     public var description: String { "\(message) at byte \(offset)" }
+
+    /// Where the offending byte is in `text` (the text that was parsed), as a 1-based
+    /// line and column (in bytes), for messages about files a person wrote.
+    public func position(in text: String) -> (line: Int, column: Int) {
+        let before = text.utf8.prefix(offset)
+        let line = before.filter { $0 == 0x0A }.count + 1
+        let lineStart = before.lastIndex(of: 0x0A).map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0
+        return (line, before.count - lineStart + 1)
+    }
 }
 
 extension JSONValue {

@@ -15,34 +15,19 @@ struct BuildCommand: AsyncParsableCommand {
     @OptionGroup var home: HomeOption
 
     func run() async throws {
-        let registry = try home.registry()
-        let (found, known) = try WatchedRepository.forModel(model, in: registry)
-        guard let repository = found else {
-            throw CommandFailure.notFound(
-                "no repository for model '\(model)'; known: \(known.joined(separator: ", ")). Register one with `slipway repo add NAME PATH`")
-        }
-        let git = try GitRepository(path: repository.path)
-        let branch = commit == nil ? try git.effectiveDefaultBranch() : nil
-        let sha = try git.resolveCommit(commit ?? branch ?? "HEAD")
-        let request = BuildRequest(repositoryName: repository.name, repositoryPath: repository.path, branch: branch,
-                                   commit: sha.hex, requestedBy: "manual", requestedAt: Date().timeIntervalSince1970)
-        let queue = BuildQueue(registry: registry)
         // Progress on standard output (what the steps printed too), none with --json.
         let progress = json ? Logger(label: "slipway.cli") { _ in SwiftLogNoOpLogHandler() } : CLILog.progress(level: .debug)
-        let builder = try await Builder(home: home.absolutePath, registry: registry, environments: home.environments, logger: progress)
-        let agent: BuildAgent
+        let outcome: HandBuild.Outcome
         do {
-            agent = try BuildAgent(home: home.absolutePath, registry: registry, builder: builder, logger: CLILog.warnings)
-        } catch let failure as BuildFailure {
-            try queue.enqueue(request)
-            print("queued \(sha.hex.prefix(7)) of '\(model)': \(failure.message), which will build it")
-            return
+            outcome = try await HandBuild(home: home.absolutePath, registry: try home.registry(), environments: home.environments)
+                .run(model: model, commit: commit, progress: progress, logger: CLILog.warnings)
+        } catch let unknown as HandBuild.UnknownModel {
+            throw CommandFailure.notFound(unknown.description)
         }
-        let id = try queue.enqueue(request)
-        let outcome = try await builder.build(request)
-        try queue.remove(id)
-        withExtendedLifetime(agent) {}
-        try BuildsCommand.report(outcome.record, json: json)
+        switch outcome {
+        case .queued(let sha, let reason): print("queued \(sha.prefix(7)) of '\(model)': \(reason), which will build it")
+        case .built(let built): try BuildsCommand.report(built.record, json: json)
+        }
     }
 }
 

@@ -243,9 +243,7 @@ extension RegistryCommand {
             do {
                 value = try JSONValue(parsing: text)
             } catch {
-                let before = text.utf8.prefix(error.offset)
-                let line = before.filter { $0 == 0x0A }.count + 1
-                let column = before.count - (before.lastIndex(of: 0x0A).map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0) + 1
+                let (line, column) = error.position(in: text)
                 throw CommandFailure(message: "transaction file '\(file)' is not valid JSON: \(error.message) at line \(line), column \(column)", status: ExitStatus.usage)
             }
             let writes = try TransactionWrite.decodeList(value)

@@ -59,4 +59,11 @@ import Testing
         let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
         #expect(throws: JSONSyntaxError.self) { _ = try JSONValue(parsing: deep) }
     }
+
+    @Test func aSyntaxErrorSaysItsLineAndColumn() {
+        let text = "[1,\n  2,\n  }"
+        let error = #expect(throws: JSONSyntaxError.self) { _ = try JSONValue(parsing: text) }
+        let position = error?.position(in: text)
+        #expect(position?.line == 3 && position?.column == 3)
+    }
 }
