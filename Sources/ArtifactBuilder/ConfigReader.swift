@@ -1,3 +1,4 @@
+import Home
 import Yams
 
 /// One problem in a `slipway.yaml`: where (key path and line), what, and what to do.
@@ -84,20 +85,101 @@ struct ConfigReader {
 
     mutating func int(_ node: Node?, at path: String, range: ClosedRange<Int>) -> Int? {
         guard let node else { return nil }
-        guard let value = node.int, range.contains(value) else {
+        guard let value = Self.integer(node), range.contains(value) else {
             report(path, node, "expected a whole number from \(range.lowerBound) to \(range.upperBound), found \(describe(node))")
             return nil
         }
         return value
     }
 
-    mutating func double(_ node: Node?, at path: String) -> Double? {
+    /// A finite number (`.inf` and `.nan` are refused), within `range` when given; a value
+    /// outside it is reported with the bound.
+    mutating func double(_ node: Node?, at path: String, range: ClosedRange<Double>? = nil, above lower: Double? = nil) -> Double? {
         guard let node else { return nil }
-        guard let value = node.float ?? node.int.map(Double.init) else {
-            report(path, node, "expected a number, found \(describe(node))")
+        guard let value = Self.integer(node).map(Double.init) ?? Self.float(node), value.isFinite else {
+            report(path, node, "expected a finite number, found \(describe(node))")
+            return nil
+        }
+        let inRange = range.map { $0.contains(value) } ?? true
+        guard inRange && lower.map({ value > $0 }) ?? true else {
+            let least = lower.map { "more than \(Self.format($0))" } ?? range.map { "at least \(Self.format($0.lowerBound))" } ?? ""
+            let most = range.map { " and at most \(Self.format($0.upperBound))" } ?? ""
+            report(path, node, "\(Self.last(path)) must be \(least)\(most), not \(describe(node))")
             return nil
         }
         return value
+    }
+
+    /// A duration (`90s`, `1h30m`, `45`) in seconds, at most `limit` seconds; a value past
+    /// it (however large) is reported with the bound, never computed into an overflow.
+    mutating func duration(_ node: Node?, at path: String, limit: Int, example: String = "90s, 30m or 2h") -> Int? {
+        guard let raw = string(node, at: path) else { return nil }
+        guard let seconds = ModelConfig.parseDuration(raw) else {
+            report(path, node, "invalid \(Self.last(path)) '\(raw)'", hint: "use a duration such as \(example), at most \(Self.duration(limit))")
+            return nil
+        }
+        guard seconds <= limit else {
+            report(path, node, "\(Self.last(path)) '\(raw)' is longer than the limit of \(Self.duration(limit))",
+                   hint: "give at most \(Self.duration(limit))")
+            return nil
+        }
+        return seconds
+    }
+
+    /// A size (`512MiB`, `2GiB`, `1048576`) in bytes, within `range`.
+    mutating func size(_ node: Node?, at path: String, range: ClosedRange<Int64>) -> Int64? {
+        guard let raw = string(node, at: path) else { return nil }
+        guard let bytes = ModelConfig.parseSize(raw) else {
+            report(path, node, "invalid \(Self.last(path)) size '\(raw)'", hint: "use a size such as 512MiB or 2GiB")
+            return nil
+        }
+        guard range.contains(bytes) else {
+            report(path, node, "\(Self.last(path)) '\(raw)' is outside the bounds \(Self.size(range.lowerBound)) to \(Self.size(range.upperBound))",
+                   hint: "give a size from \(Self.size(range.lowerBound)) to \(Self.size(range.upperBound))")
+            return nil
+        }
+        return bytes
+    }
+
+    /// Reports `name` (read at `path`) when it is not a `SafeName`: it becomes a path.
+    mutating func requireSafeName(_ name: String, what: String, at path: String, _ node: Node?, becomes: String) {
+        guard let problem = SafeName.problem(with: name) else { return }
+        report(path, node, "invalid \(what) name '\(name)': \(problem)", hint: "\(SafeName.rule) (it becomes \(becomes))")
+    }
+
+    /// A plain scalar's whole number, decimal only. Not Yams' `Node.int`: its base-60 form
+    /// (`1:2:3:…`) overflows and traps on a long enough value.
+    static func integer(_ node: Node) -> Int? {
+        guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any else { return nil }
+        let text = scalar.string.replacingOccurrences(of: "_", with: "")
+        guard !text.contains(":") else { return nil }
+        return Int(text)
+    }
+
+    /// A plain scalar's floating-point number (`.inf` and `.nan` included; callers refuse them).
+    static func float(_ node: Node) -> Double? {
+        guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any else { return nil }
+        return node.float
+    }
+
+    static func last(_ path: String) -> String { String(path.split(separator: ".").last ?? Substring(path)) }
+
+    static func format(_ value: Double) -> String { value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : "\(value)" }
+
+    /// `604800` → `7d`, `5400` → `90m`, `45` → `45s`.
+    static func duration(_ seconds: Int) -> String {
+        for (unit, length) in [("d", 86_400), ("h", 3600), ("m", 60)] where seconds % length == 0 && seconds >= length {
+            return "\(seconds / length)\(unit)"
+        }
+        return "\(seconds)s"
+    }
+
+    /// `1099511627776` → `1TiB`.
+    static func size(_ bytes: Int64) -> String {
+        for (unit, length) in [("TiB", Int64(1) << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] where bytes % length == 0 && bytes >= length {
+            return "\(bytes / length)\(unit)"
+        }
+        return "\(bytes) bytes"
     }
 
     mutating func bool(_ node: Node?, at path: String) -> Bool? {

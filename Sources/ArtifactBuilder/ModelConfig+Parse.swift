@@ -1,4 +1,5 @@
 import Foundation
+import Home
 import Yams
 
 extension ModelConfig {
@@ -102,8 +103,12 @@ extension ModelConfig {
         }
         var inputs: [DataInput] = []
         for (key, value) in mapping {
-            guard let name = key.string else { continue }
+            guard let name = key.string else {
+                reader.report("data", key, "data input names must be strings, found \(reader.describe(key))")
+                continue
+            }
             let path = "data.\(name)"
+            reader.requireSafeName(name, what: "data input", at: path, key, becomes: "the folder /opt/ml/processing/input/\(name) of a job")
             guard let fields = reader.mapping(value, at: path, known: ["path", "host"]) else { continue }
             switch (fields["path"], fields["host"]) {
             case (let repo?, nil):
@@ -174,35 +179,28 @@ extension ModelConfig {
             resources: Resources(), network: reader.bool(fields["network"], at: path + ".network") ?? false,
             retry: RetryPolicy(), cache: reader.bool(fields["cache"], at: path + ".cache") ?? true)
         if kind == .preprocess && stage.outputs.isEmpty { stage.outputs = ["train", "test"] }
-        for (index, output) in stage.outputs.enumerated() where !isValidName(output) {
-            reader.report("\(path).outputs[\(index)]", fields["outputs"], "invalid output name '\(output)'",
-                          hint: "use lowercase letters, digits, '-' or '_' (it becomes /opt/ml/processing/\(output))")
+        for (index, output) in stage.outputs.enumerated() {
+            reader.requireSafeName(output, what: "output", at: "\(path).outputs[\(index)]", fields["outputs"],
+                                   becomes: "/opt/ml/processing/\(output) and the training channel \(output)")
+        }
+        for (index, input) in stage.inputs.enumerated() {
+            reader.requireSafeName(input, what: "data input", at: "\(path).inputs[\(index)]", fields["inputs"],
+                                   becomes: "the folder /opt/ml/processing/input/\(input) of the job")
         }
         if let resources = reader.mapping(fields["resources"], at: path + ".resources", known: ["cpus", "memory", "timeout"]) {
-            if let cpus = reader.double(resources["cpus"], at: path + ".resources.cpus") {
-                if cpus > 0 { stage.resources.cpus = cpus } else {
-                    reader.report(path + ".resources.cpus", resources["cpus"], "cpus must be more than 0, not \(cpus)")
-                }
-            }
-            if let raw = reader.string(resources["memory"], at: path + ".resources.memory") {
-                if let bytes = parseSize(raw) { stage.resources.memoryBytes = bytes } else {
-                    reader.report(path + ".resources.memory", resources["memory"], "invalid memory size '\(raw)'", hint: "use a size such as 512MiB or 2GiB")
-                }
-            }
-            if let raw = reader.string(resources["timeout"], at: path + ".resources.timeout") {
-                if let seconds = parseDuration(raw) { stage.resources.timeoutSeconds = seconds } else {
-                    reader.report(path + ".resources.timeout", resources["timeout"], "invalid timeout '\(raw)'", hint: "use a duration such as 90s, 30m or 2h")
-                }
-            }
+            let bounds = ResourceBounds.self
+            stage.resources.cpus = reader.double(resources["cpus"], at: path + ".resources.cpus", range: 0...bounds.maxCPUs, above: 0)
+                ?? stage.resources.cpus
+            stage.resources.memoryBytes = reader.size(resources["memory"], at: path + ".resources.memory", range: bounds.memoryBytes)
+                ?? stage.resources.memoryBytes
+            stage.resources.timeoutSeconds = reader.duration(resources["timeout"], at: path + ".resources.timeout", limit: bounds.maxTimeoutSeconds)
+                ?? stage.resources.timeoutSeconds
         }
         if let retry = reader.mapping(fields["retry"], at: path + ".retry", known: ["attempts", "interval", "backoff"]) {
             stage.retry.attempts = reader.int(retry["attempts"], at: path + ".retry.attempts", range: 0...10) ?? 0
-            if let raw = reader.string(retry["interval"], at: path + ".retry.interval") {
-                if let seconds = parseDuration(raw) { stage.retry.intervalSeconds = seconds } else {
-                    reader.report(path + ".retry.interval", retry["interval"], "invalid interval '\(raw)'", hint: "use a duration such as 10s")
-                }
-            }
-            stage.retry.backoffRate = reader.double(retry["backoff"], at: path + ".retry.backoff") ?? 2
+            stage.retry.intervalSeconds = reader.duration(retry["interval"], at: path + ".retry.interval", limit: 86_400, example: "10s")
+                ?? stage.retry.intervalSeconds
+            stage.retry.backoffRate = reader.double(retry["backoff"], at: path + ".retry.backoff", range: 1...10) ?? 2
         }
         return stage
     }
@@ -218,6 +216,7 @@ extension ModelConfig {
             guard let fields = reader.mapping(element, at: path, known: ["metric", "min", "max"], required: ["metric"]),
                 let metric = reader.string(fields["metric"], at: path + ".metric")
             else { return nil }
+            // Finite thresholds only: a NaN would make every comparison false.
             let gate = Gate(metric: metric, min: reader.double(fields["min"], at: path + ".min"), max: reader.double(fields["max"], at: path + ".max"))
             if gate.min == nil && gate.max == nil {
                 reader.report(path, element, "gate on '\(metric)' has no threshold", hint: "add min:, max: or both")
@@ -245,13 +244,8 @@ extension ModelConfig {
                 reader.report("deploy.strategy", fields["strategy"], "unknown strategy '\(strategy)'", hint: "use all-at-once, canary or linear")
             }
         }
-        func seconds(_ key: String, _ keep: Int) -> Int {
-            guard let raw = reader.string(fields[key], at: "deploy." + key) else { return keep }
-            guard let value = parseDuration(raw) else {
-                reader.report("deploy." + key, fields[key], "invalid duration '\(raw)'", hint: "use a duration such as 30s, 5m or 1h")
-                return keep
-            }
-            return value
+        func seconds(_ key: String, _ keep: Int, limit: Int = 86_400) -> Int {
+            reader.duration(fields[key], at: "deploy." + key, limit: limit, example: "30s, 5m or 1h") ?? keep
         }
         func fraction(_ key: String, _ keep: Double) -> Double {
             guard let value = reader.double(fields[key], at: "deploy." + key) else { return keep }
@@ -261,13 +255,14 @@ extension ModelConfig {
             }
             return value
         }
-        deploy.targetInFlight = reader.double(fields["target_in_flight"], at: "deploy.target_in_flight") ?? deploy.targetInFlight
+        deploy.targetInFlight = reader.double(fields["target_in_flight"], at: "deploy.target_in_flight", range: 0...10_000, above: 0)
+            ?? deploy.targetInFlight
         deploy.scaleInCooldownSeconds = seconds("scale_in_cooldown", deploy.scaleInCooldownSeconds)
         deploy.step = fraction("step", deploy.step)
         deploy.bakeSeconds = seconds("bake", deploy.bakeSeconds)
         deploy.errorThreshold = fraction("error_threshold", deploy.errorThreshold)
         deploy.healthTimeoutSeconds = seconds("health_timeout", deploy.healthTimeoutSeconds)
-        deploy.timeoutSeconds = seconds("timeout", deploy.timeoutSeconds)
+        deploy.timeoutSeconds = seconds("timeout", deploy.timeoutSeconds, limit: ResourceBounds.maxTimeoutSeconds)
         deploy.onApproval = reader.bool(fields["on_approval"], at: "deploy.on_approval") ?? false
         if deploy.minWorkers > deploy.maxWorkers {
             reader.report("deploy", node, "min_workers (\(deploy.minWorkers)) is more than max_workers (\(deploy.maxWorkers))")
@@ -321,39 +316,55 @@ extension ModelConfig {
         }
     }
 
-    /// `512MiB`, `2GiB`, `1G`, `100M`, `1048576` → bytes.
+    /// `512MiB`, `2GiB`, `1G`, `100M`, `1048576` → bytes. Total: a size too large for
+    /// `Int64` is `Int64.max` (the caller's bound reports it); nil when not a positive size.
     package static func parseSize(_ text: String) -> Int64? {
         let units: [(String, Int64)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40),
                                         ("K", 1000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000), ("B", 1), ("", 1)]
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
             let number = trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
-            if let value = Double(number), value > 0, value * Double(factor) < 9e18 { return Int64(value * Double(factor)) }
+            guard number.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) || $0 == "." }), let value = Double(number),
+                value.isFinite, value > 0
+            else { continue }
+            let bytes = value * Double(factor)
+            return bytes < 9e18 ? max(1, Int64(bytes)) : Int64.max
         }
         return nil
     }
 
-    /// `90s`, `30m`, `2h`, `1h30m`, `45` (seconds) → seconds.
+    /// `90s`, `30m`, `2h`, `1h30m`, `2d`, `45` (seconds) → seconds. Total: a well-formed
+    /// duration too long for `Int` is `Int.max` (the caller's bound reports it), never an
+    /// overflow; nil when not a positive duration.
     package static func parseDuration(_ text: String) -> Int? {
         var total = 0
         var number = ""
         var sawUnit = false
-        for character in text.trimmingCharacters(in: .whitespaces) {
-            if character.isNumber { number.append(character); continue }
-            guard let value = Int(number) else { return nil }
+        func add(_ digits: String, times unit: Int) -> Bool {
+            guard !digits.isEmpty else { return false }
+            // All ASCII digits, so a failed `Int` means too large: saturate.
+            let value = Int(digits) ?? Int.max
+            let (product, overflow) = value.multipliedReportingOverflow(by: unit)
+            let (sum, overflowAgain) = total.addingReportingOverflow(overflow ? Int.max : product)
+            total = overflow || overflowAgain ? Int.max : sum
+            return true
+        }
+        for character in text.trimmingCharacters(in: .whitespaces).unicodeScalars {
+            if ("0"..."9").contains(character) { number.unicodeScalars.append(character); continue }
+            let unit: Int
             switch character {
-            case "s": total += value
-            case "m": total += value * 60
-            case "h": total += value * 3600
-            case "d": total += value * 86400
+            case "s": unit = 1
+            case "m": unit = 60
+            case "h": unit = 3600
+            case "d": unit = 86400
             default: return nil
             }
+            guard add(number, times: unit) else { return nil }
             number = ""
             sawUnit = true
         }
         if !number.isEmpty {
-            guard !sawUnit, let value = Int(number) else { return nil }
-            total += value
+            guard !sawUnit, add(number, times: 1) else { return nil }
         }
         return total > 0 ? total : nil
     }

@@ -104,10 +104,13 @@ package struct Stage: Sendable, Equatable {
     }
 }
 
-/// Limits enforced on a job.
+/// Limits enforced on a job; the parser keeps each within `ResourceBounds`.
 package struct Resources: Sendable, Equatable {
+    /// CPUs, finite, in (0, 1024].
     package var cpus: Double = 1
+    /// The address-space limit, 1 MiB to 1 TiB.
     package var memoryBytes: Int64 = 2 << 30
+    /// Seconds before the job is ended, at most 7 days.
     package var timeoutSeconds: Int = 30 * 60
 
     package init(cpus: Double = 1, memoryBytes: Int64 = 2 << 30, timeoutSeconds: Int = 30 * 60) {

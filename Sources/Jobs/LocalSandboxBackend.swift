@@ -33,6 +33,7 @@ package struct LocalSandboxBackend: JobBackend {
 
     /// Runs `spec` in the sandbox; training jobs' models are packaged as `model.tar.gz`.
     package func run(_ spec: JobSpec, id: String) async throws(JobFailure) -> JobResult {
+        try spec.checkSafe(id: id)  // before the work folder is removed or made
         let work = folder + "/" + id
         let log = logPath(id: id)
         let layout = try SageMakerLayout(spec, work: work)

@@ -6,6 +6,6 @@ struct SlipwayBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slipway-bench",
         abstract: "Benchmarks of Slipway's parts; each prints its figures.",
-        subcommands: [RegistryBench.self, RegistryWriter.self, BuildsBench.self, StatesBench.self]
+        subcommands: [RegistryBench.self, RegistryWriter.self, BuildsBench.self, StatesBench.self, ConfigFuzz.self]
     )
 }

@@ -93,4 +93,34 @@ import Testing
         #expect(build["error"]?.stringValue?.contains("timed out after 2 s") == true, "\(build["error"] ?? "")")
         #expect(Date().timeIntervalSince(started) < 30)
     }
+
+    /// Finding 4: a timeout too large for `Int` overflowed while the agent collected the
+    /// push (the branch policy reads the config), and the agent crashed on every restart.
+    /// Now that push fails its own build, naming the field and the bound, and the fixing
+    /// push, spooled by the hook, builds.
+    @Test func aPushWhoseConfigOverflowsFailsThatBuildAndTheNextPushBuilds() async throws {
+        let clone = try await fixture.clone("alice")
+        let good = try String(contentsOfFile: clone + "/slipway.yaml", encoding: .utf8)
+        let hostile = good.replacingOccurrences(of: "timeout: 10m}", with: "timeout: 9999999999999999h}")
+            .replacingOccurrences(of: "deploy: {endpoint: demand,", with: "deploy: {bake: 99999999999999999999d, endpoint: demand,")
+        #expect(hostile != good)
+        let bad = try await fixture.write(clone, "slipway.yaml", hostile, message: "hostile numbers")
+        try await fixture.push(clone)
+        let (registry, agent) = try await fixture.agent()
+        let failed = try #require(try await agent.runOnce().first?.record.attributes)
+        #expect(failed["status"] == "failed")
+        #expect(failed["commit"]?.stringValue == bad)
+        let error = failed["error"]?.stringValue ?? ""
+        #expect(error.contains("timeout '9999999999999999h' is longer than the limit of 7d"), "\(error)")
+        #expect(error.contains("bake '99999999999999999999d' is longer than the limit of 1d"), "\(error)")
+
+        let fixed = try await fixture.write(clone, "slipway.yaml", good, message: "sane numbers")
+        try await fixture.push(clone)
+        try FileManager.default.createDirectory(atPath: fixture.home + "/spool", withIntermediateDirectories: true)
+        try Data("repository \(fixture.bare)\n\(bad) \(fixed) refs/heads/main\n".utf8).write(to: URL(fileURLWithPath: fixture.home + "/spool/1-1.push"))
+        let next = try #require(try await agent.runOnce().first?.record.attributes)
+        #expect(next["status"] == "succeeded", "\(next["error"] ?? "")")
+        #expect(next["commit"]?.stringValue == fixed)
+        #expect(try registry.query("builds", partition: "demand").items.count == 2)
+    }
 }

@@ -155,4 +155,39 @@ import Testing
         }
         #expect(try String(contentsOfFile: log, encoding: .utf8) == "started\ndone\n")
     }
+
+    /// Finding 1, at the layer that builds the path: an input named like a path made the
+    /// job's placeholder file land outside its work folder, emptying the file there. A job
+    /// written by hand (not through `model validate`) is refused before any file is touched.
+    @Test func aJobInputNamedLikeAPathIsRefusedBeforeAnyFileIsTouched() async throws {
+        let victim = root + "/victim/sales.csv"
+        try FileManager.default.createDirectory(atPath: root + "/victim", withIntermediateDirectories: true)
+        try Data("precious\n".utf8).write(to: URL(fileURLWithPath: victim))
+        var job = spec(.processing, "preprocess.py")
+        // From jobs/ID/ml/processing/input, five levels up is `root`.
+        job.inputs = ["../../../../../victim": code + "/data/sales.csv"]
+        job.outputs = ["train"]
+        let failure = await #expect(throws: JobFailure.self) { try await runner.run(job, id: "escape") }
+        #expect(failure?.error == "Job.InvalidSpec")
+        #expect(failure?.cause.contains("input '../../../../../victim': it contains '/'") == true, "\(failure?.cause ?? "")")
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+        #expect(!FileManager.default.fileExists(atPath: root + "/jobs/escape"))
+    }
+
+    @Test(arguments: [
+        (JobResources(cpus: 1e300), "cpus"), (JobResources(cpus: .infinity), "cpus"), (JobResources(cpus: .nan), "cpus"),
+        (JobResources(memoryBytes: Int64.max), "memory"), (JobResources(timeoutSeconds: Int.max), "timeout"),
+    ])
+    func limitsPastTheirBoundsAreRefusedNotTrapped(resources: JobResources, field: String) async throws {
+        var job = spec(.training, "train.py")
+        job.resources = resources
+        let failure = await #expect(throws: JobFailure.self) { try await runner.run(job, id: "limits") }
+        #expect(failure?.error == "Job.InvalidSpec")
+        #expect(failure?.cause.contains(field) == true, "\(failure?.cause ?? "")")
+    }
+
+    @Test func aJobIdThatIsAPathIsRefused() async throws {
+        let failure = await #expect(throws: JobFailure.self) { try await runner.run(spec(.training, "train.py"), id: "../../escape") }
+        #expect(failure?.cause.contains("job id '../../escape'") == true)
+    }
 }

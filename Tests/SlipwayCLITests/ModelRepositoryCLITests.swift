@@ -167,6 +167,20 @@ import Testing
         #expect(try await shell.run("\"$SLIPWAY\" model init work --name demand").status == 1)  // already a model there
         #expect(try await shell.run("\"$SLIPWAY\" model init other --name Bad_Name").stderr.contains("invalid model name 'Bad_Name'"))
     }
+
+    /// Finding 1 and 4 at the command a data scientist runs: a data input named like a path
+    /// and a timeout too large to represent are both refused, each with its field, the
+    /// value in quotes and the rule.
+    @Test func modelValidateRefusesAPathLikeNameAndAnUnrepresentableTimeout() async throws {
+        try await shell.modelRepository()
+        let bad = try await shell.run(#"""
+            cd work && sed -i "s|  sales: {path|  '../../../../tmp/victim': {path|; s|inputs: \[sales\]|inputs: ['../../../../tmp/victim']|; s|timeout: 10m|timeout: 9999999999999999h|" slipway.yaml
+            "$SLIPWAY" model validate .
+            """#)
+        #expect(bad.status == 1, "\(bad.stdout)\(bad.stderr)")
+        #expect(bad.stderr.contains("(data.../../../../tmp/victim): invalid data input name '../../../../tmp/victim': it contains '/'; use 1 to 63 letters"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("(stages.train.resources.timeout): timeout '9999999999999999h' is longer than the limit of 7d; give at most 7d"), "\(bad.stderr)")
+    }
 }
 
 @Suite(.serialized) struct WatcherCLITests {
