@@ -49,7 +49,7 @@ let package = Package(
             "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Serving", "Jobs", "Home",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Definitions")]),
         // One stage job in SageMaker's layout, behind a back-end seam (the local bubblewrap sandbox).
@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(name: "slipway", dependencies: [
             "Registry", "GitWatcher", "ArtifactBuilder", "StatesLanguage", "Pipelines", "Serving", "Agent", "Home", "Quickstart",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // Benchmarks that print figures: `swift run -c release slipway-bench registry`.
         .executableTarget(name: "slipway-bench", dependencies: [

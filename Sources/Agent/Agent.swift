@@ -124,7 +124,7 @@ package struct AgentConfiguration: Sendable {
     package var serve = true
     /// The longest wait between two scans when inotify reports nothing.
     package var scanInterval: Duration = .seconds(2)
-    /// How many executions run at once (`agent.json`'s `executions`).
+    /// How many executions run jobs at once (`agent.json`'s `executions`); waiting ones hold no slot.
     package var concurrentExecutions = 2
     /// How long a graceful shutdown may take before what still runs is cancelled.
     package var shutdownGrace: Duration = .seconds(20)

@@ -4,7 +4,9 @@ import Registry
 package enum BuildStatus: String, Codable, Sendable, CaseIterable {
     /// Being built now (by the process whose `pid` the record holds).
     case running
+    /// Built: its artifacts are recorded.
     case succeeded
+    /// Not built: `error` says why.
     case failed
     /// Its process died; the request runs once more.
     case interrupted

@@ -5,8 +5,8 @@ import Registry
 
 /// `slipway build MODEL [--commit REV]`: a build asked for by a person. It builds here,
 /// holding the home's agent lock, unless an agent runs: then the request is queued for
-/// the agent, which builds it next. The request is queued first either way, so a crash
-/// half way leaves it for the next agent rather than losing it.
+/// the agent, which builds it next. While it builds here the request is queued too, so a
+/// crash half way leaves it for the next agent rather than losing it.
 package struct HandBuild: Sendable {
     /// What became of the request.
     package enum Outcome: Sendable {
@@ -54,15 +54,17 @@ package struct HandBuild: Sendable {
         let request = BuildRequest(repositoryName: repository.name, repositoryPath: repository.path, branch: branch,
                                    commit: sha.hex, requestedBy: "manual", requestedAt: Date().timeIntervalSince1970)
         let queue = BuildQueue(registry: registry)
-        let id = try queue.enqueue(request)
         let builder = try await Builder(home: home, registry: registry, environments: environments, logger: progress)
         let agent: BuildAgent
         do {
             agent = try BuildAgent(home: home, registry: registry, builder: builder, logger: logger)
         } catch let failure as BuildFailure {
+            try queue.enqueue(request)
             return .queued(commit: sha.hex, reason: failure.message)
         }
         defer { withExtendedLifetime(agent) {} }  // the agent lock, held while it builds
+        // Queued while it builds, so that a crash leaves it for the next agent.
+        let id = try queue.enqueue(request)
         let outcome = try await builder.build(request)
         try queue.remove(id)
         return .built(outcome)

@@ -4,13 +4,17 @@ import Registry
 /// A stage's artifact from a model's latest successful build: what
 /// `slipway artifacts latest` prints.
 package struct LatestArtifact: Sendable, Equatable {
-    /// The model and the stage.
+    /// The model.
     package var model: String
+    /// The stage.
     package var stage: String
-    /// The artifact's digest and folder, the build's commit and id (null when unrecorded).
+    /// The artifact's content digest (null when unrecorded, as are the others).
     package var digest: JSONValue
+    /// The artifact's folder.
     package var path: JSONValue
+    /// The commit the build built.
     package var commit: JSONValue
+    /// The build's id.
     package var build: JSONValue
 
     /// `{"model", "stage", "digest", "path", "commit", "build"}`.

@@ -5,7 +5,7 @@ import Registry
 /// `HOME/agent.json`, the agent's own settings (all optional):
 /// `{"host": "127.0.0.1", "port": 8080, "executions": 2, "notify": [{"webhook": URL}, {"command": CMD}, {"file": PATH}]}`.
 /// Its `notify` targets get every event, whatever the model; `executions` is how many
-/// state machine executions the agent runs at once.
+/// state machine executions the agent lets run jobs at once (one waiting holds no slot).
 package struct AgentSettings: Sendable, Equatable {
     package var host = "127.0.0.1"
     package var port = 8080

@@ -43,19 +43,28 @@ package struct PreparedDeployment: Codable, Sendable, Equatable {
 /// A deployment's status in the `deployments` table: the in-progress mark, then the
 /// outcome (also each record of `deployment-history`).
 package enum DeploymentStatus: String, Codable, Sendable, CaseIterable {
+    /// A deployment runs (the mark names its execution).
     case inProgress = "InProgress"
+    /// The endpoint serves the new version.
     case succeeded = "Succeeded"
+    /// The update was rolled back; the endpoint serves what it served before.
     case rolledBack = "RolledBack"
+    /// The update failed.
     case failed = "Failed"
+    /// The endpoint was not InService in time; its update may go on.
     case timedOut = "TimedOut"
 }
 
 /// Where an endpoint's update to a generation stands, as `slipway:deploy.status` answers
 /// (the definition's `IsUpdateDone` Choice compares these strings).
 package enum UpdateStatus: String, Codable, Sendable, CaseIterable {
+    /// The update goes on.
     case updating = "Updating"
+    /// The new version serves all traffic.
     case inService = "InService"
+    /// The update was rolled back.
     case rolledBack = "RolledBack"
+    /// The update failed.
     case failed = "Failed"
 }
 

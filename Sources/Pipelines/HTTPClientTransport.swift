@@ -26,6 +26,8 @@ package struct HTTPClientTransport: HTTPTransport {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
+    /// Sends one request and collects the whole answer within `timeout` (connecting,
+    /// the head and the body together); a refused connection fails at once.
     package func send(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]?,
                       timeout: Duration) async throws(HTTPTransportError) -> HTTPTransportResponse {
         var request = HTTPClientRequest(url: url)

@@ -91,9 +91,11 @@ package struct ExecutionStore: Sendable {
         return true
     }
 
-    /// Ends an execution that nothing runs `ABORTED` in its journal. The caller holds its
-    /// lock (taken, or kept after its run was cancelled).
+    /// Ends an execution that nothing runs `ABORTED` in its journal; one that has ended
+    /// already is left as it is. The caller holds its lock (taken, or kept after its run
+    /// was cancelled).
     package func recordAbort(_ stored: Stored) throws {
+        guard try status(of: stored).status == ExecutionStatus.running.rawValue else { return }
         let events = Replay(try stored.journal.records()).events
         let event = HistoryEvent(id: events.count + 1, previousEventId: events.count, timestamp: Date().timeIntervalSince1970,
                                  type: "ExecutionAborted", detailsKey: "executionAbortedEventDetails",

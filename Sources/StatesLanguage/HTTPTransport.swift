@@ -32,8 +32,9 @@ package struct HTTPTransportResponse: Sendable {
 
 /// A request that got no HTTP response: what was asked, why it failed, and what to do.
 package struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
-    /// The request's method and URL.
+    /// The request's method.
     package var method: String
+    /// The request's URL.
     package var url: String
     /// Why, in a few words: "connection refused", "no answer within 10 s".
     package var reason: String

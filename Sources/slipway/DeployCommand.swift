@@ -30,8 +30,8 @@ struct DeployCommand: AsyncParsableCommand {
             return try await ExecutionsCommand.handOver(stored, lock: lock, json: json, home: home)
         }
         let outcome: ExecutionOutcome
-        do { outcome = try await executions.runInForeground(stored, lock: lock) } catch {
-            throw CommandFailure(message: error.description, status: ExitStatus.failure)
+        do { outcome = try await executions.runInForeground(stored, lock: lock, interrupt: Interrupts.first) } catch {
+            throw CommandFailure(message: "\(error)", status: ExitStatus.failure)
         }
         let report = Deployments(home: home.absolutePath, registry: registry).report(execution: stored.name, outcome: outcome, endpoint: endpoint)
         if json { print(report.json.serialized()) } else { report.lines.forEach { print($0) } }

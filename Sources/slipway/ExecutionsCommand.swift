@@ -18,7 +18,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
         let outcome: ExecutionOutcome
         do {
             let executions = PipelineExecutions(home: home.absolutePath, registry: try home.registry(), logger: CLILog.warnings)
-            outcome = try await executions.runInForeground(stored, lock: lock)
+            outcome = try await executions.runInForeground(stored, lock: lock, interrupt: Interrupts.first)
         } catch let error as ExecutionBusy {
             throw CommandFailure(message: error.description, status: ExitStatus.failure)
         }

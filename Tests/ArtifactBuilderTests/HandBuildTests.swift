@@ -39,4 +39,23 @@ import Testing
         let built = try await agent.runOnce()
         #expect(built.filter(\.isNew).map { $0.record.buildStatus } == [.succeeded])
     }
+
+    @Test func withNoAgentItBuildsHereAndLeavesNothingQueuedOrLocked() async throws {
+        let clone = try await fixture.clone("alice")
+        try await fixture.push(clone)
+        let registry = try Registry(home: fixture.home)
+        try WatchedRepository.register(name: "demand", path: fixture.bare, in: registry)
+        let log = LogLines()
+        let outcome = try await HandBuild(home: fixture.home, registry: registry, environments: GitFixture.sharedEnvironments)
+            .run(model: "demand", commit: nil, progress: log.logger, logger: log.logger)
+        guard case .built(let built) = outcome else {
+            Issue.record("expected a build here, got \(outcome)")
+            return
+        }
+        #expect(built.isNew && built.record.buildStatus == .succeeded, "\(built.record.attributes["error"] ?? "")")
+        #expect(try BuildQueue(registry: registry).pending().isEmpty)
+        // The agent lock was given back: an agent can start now.
+        let (_, agent) = try await fixture.agent(log: log)
+        withExtendedLifetime(agent) {}
+    }
 }

@@ -65,7 +65,7 @@ import Testing
                 ["registry", "put", "kill", "item-\(round)", "--item", #"{"round": \#(round), "pad": "\#(padding)"}"#], home: home.path)
             let add = try Slipway.start(["registry", "update", "kill", "counter", "--add", "n=1"], home: home.path)
             counterAttempts += 1
-            usleep(UInt32.random(in: 0...window, using: &generator))
+            try await Task.sleep(for: .microseconds(UInt32.random(in: 0...window, using: &generator)))
             put.kill()
             add.kill()
             let putResult = await put.wait()
@@ -165,7 +165,7 @@ import Testing
         var committed = 1  // the warm-up run above
         for _ in 0..<30 {
             let running = try Slipway.start(["registry", "transact", "--file", "-"], home: home.path, input: transaction)
-            usleep(UInt32.random(in: 0...window, using: &generator))
+            try await Task.sleep(for: .microseconds(UInt32.random(in: 0...window, using: &generator)))
             running.kill()
             let result = await running.wait()
             if !result.killed && result.status == 0 { committed += 1 }
