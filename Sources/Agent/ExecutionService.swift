@@ -134,11 +134,8 @@ package final class ExecutionService: Service, Sendable {
     private func watch() async {
         let (changes, folder) = (self.changes, executions.store.folder)
         await FailureBackoff.loop("scanning the executions", clock: changes.clock, logger: logger) {
-            do {
-                _ = try FileManager.default.contentsOfDirectory(atPath: folder)
-            } catch {
-                return "cannot list '\(folder)': \(error)"
-            }
+            guard let directory = opendir(folder) else { return "cannot list '\(folder)': \(String(cString: strerror(errno)))" }
+            closedir(directory)
             claimUnclaimed()
             return nil
         } next: {

@@ -66,6 +66,35 @@ import Testing
         #expect(lines.entries.filter { $0.level == .notice && $0.metadata["execution.id"] == "training-full" }.count == 1, "\(lines.all)")
     }
 
+    @Test func theExecutionServiceBacksOffAndLogsOnceWhileItsFolderCannotBeRead() async throws {
+        let root = NSTemporaryDirectory() + "slipway-scan-backoff-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let lines = LogLines()
+        let clock = JumpingClock(limit: .seconds(600))
+        let service = ExecutionService(
+            executions: PipelineExecutions(home: root, registry: try Registry(home: root), logger: lines.logger), limit: 1,
+            changes: Changes(interval: .seconds(2), clock: clock, logger: lines.logger), logger: lines.logger)
+        let folder = service.executions.store.folder
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.run() }
+            while clock.sleeps.count < 50 { await Task.yield() }  // a few scans went well
+            // The folder becomes a file: every scan fails with ENOTDIR from now on.
+            try FileManager.default.removeItem(atPath: folder)
+            try Data().write(to: URL(fileURLWithPath: folder))
+            while clock.elapsed <= clock.limit { await Task.yield() }  // the watch loop ran out of time
+            group.cancelAll()
+        }
+        // Once per error: the scan may catch the folder gone before it became a file.
+        let failures = lines.entries.filter { $0.message.contains("scanning the executions failed") }.compactMap { $0.metadata["error.message"] }
+        #expect((1...2).contains(failures.count), "\(lines.all)")
+        #expect(Set(failures).count == failures.count, "\(failures)")
+        #expect(failures.last == "cannot list '\(folder)': Not a directory")
+        let backOffs = clock.sleeps.filter { $0 >= .milliseconds(500) }  // the scan's own waits are 100 ms ticks
+        #expect(Array(backOffs.prefix(7)) == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(30)],
+                "\(backOffs)")
+        #expect(backOffs.count <= 600 / 30 + 8, "\(backOffs.count) attempts in 10 minutes")
+    }
+
     @Test func aStoredExecutionLeftRunningByAFullDiskEndsWithTheRecordedOutcome() throws {
         let root = NSTemporaryDirectory() + "slipway-record-end-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -98,6 +127,8 @@ final class JumpingClock: Clock, Sendable {
 
     var now: Instant { Instant(offset: state.withLock { $0.now }) }
     var minimumResolution: Duration { .zero }
+    /// The time jumped so far.
+    var elapsed: Duration { state.withLock { $0.now } }
     /// Every sleep asked for, in order.
     var sleeps: [Duration] { state.withLock { $0.sleeps } }
 
