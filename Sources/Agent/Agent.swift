@@ -98,7 +98,7 @@ package final class Agent: Sendable {
     package func runOnce() async throws -> (builds: Int, executions: [ExecutionOutcome]) {
         let build = buildService()
         try builds.markInterruptedBuilds()
-        builds.collect()
+        for problem in builds.collect() { logger.warning("\(problem)") }
         var count = 0
         while let (request, id) = try builds.next() {
             await build.finished(try await builds.builder.build(request, requestID: id))

@@ -19,37 +19,53 @@ package struct ApprovalService: Service {
     let changes: Changes
     let logger: Logger
 
+    /// A service taking the events of `training`'s registry into deployments on
+    /// `executions`, looking again whenever `changes` says so.
+    package init(training: TrainingResources, executions: ExecutionService, changes: Changes, logger: Logger) {
+        self.training = training
+        self.executions = executions
+        self.changes = changes
+        self.logger = logger
+    }
+
+    /// Takes events until graceful shutdown; while events cannot be read or handled (a
+    /// full disk), it backs off and logs each error once.
     package func run() async throws {
-        let folder = training.registry.root + "/tables/" + ModelVersions.events
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            takeEvents()
-            do {
-                try await cancelWhenGracefulShutdown { try await changes.next(watching: [folder]) }
-            } catch {
-                return
-            }
+        let (folder, changes) = (training.registry.root + "/tables/" + ModelVersions.events, self.changes)
+        await FailureBackoff.loop("taking approval events", clock: changes.clock, logger: logger) {
+            let problems = handleEvents().problems
+            return problems.isEmpty ? nil : problems.joined(separator: "; ")
+        } next: {
+            try await changes.next(watching: [folder])
         }
     }
 
-    /// Handles every pending event once; returns the deployments started.
+    /// Handles every pending event once, logging what failed; returns the deployments started.
     @discardableResult
     package func takeEvents() -> [String] {
+        let (started, problems) = handleEvents()
+        for problem in problems { logger.error("\(problem)") }
+        return started
+    }
+
+    /// Handles every pending event once; returns the deployments started and what failed
+    /// (each failed event is tried again at the next pass).
+    func handleEvents() -> (started: [String], problems: [String]) {
         let registry = training.registry
         let events: [Item]
         do { events = try registry.scan(ModelVersions.events).items } catch {
-            logger.error("reading approval events failed: \(error)")
-            return []
+            return ([], ["reading approval events failed: \(error)"])
         }
         var started: [String] = []
+        var problems: [String] = []
         for event in events {
             do {
                 if let name = try take(event) { started.append(name) }
             } catch {
-                logger.error("an approval event could not be handled; it is tried again: \(error)",
-                             metadata: ["event.key": "\(event.key)"])
+                problems.append("the approval event '\(event.key)' could not be handled; it is tried again: \(error)")
             }
         }
-        return started
+        return (started, problems)
     }
 
     private func take(_ event: Item) throws -> String? {

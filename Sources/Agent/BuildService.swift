@@ -10,7 +10,9 @@ import ServiceLifecycle
 /// whenever one of their folders changes (inotify) and at least every interval. After
 /// each build it tells the notify targets, and a successful build of a model that trains
 /// (`build.train`, not a composite) starts its training execution in the execution
-/// service. On graceful shutdown it stops after the build in progress.
+/// service. A pass that meets problems (a full disk, a refused spooled push) logs each
+/// once and backs off (`FailureBackoff`). On graceful shutdown it stops after the build
+/// in progress.
 package struct BuildService: Service {
     let agent: BuildAgent
     let pipelines: Pipelines
@@ -30,26 +32,26 @@ package struct BuildService: Service {
         try FileManager.default.createDirectory(atPath: Spool(home: agent.home).folder, withIntermediateDirectories: true)
         try agent.markInterruptedBuilds()
         startMissingTrainings()
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        let (agent, changes) = (self.agent, self.changes)
+        await FailureBackoff.loop("collecting and building pushes", clock: changes.clock, logger: logger) {
             await pass()
-            do {
-                try await cancelWhenGracefulShutdown { try await changes.next(watching: agent.watchedFolders()) }
-            } catch {
-                return  // cancelled or shutting down
-            }
+        } next: {
+            try await changes.next(watching: agent.watchedFolders())
         }
     }
 
-    /// Collects pushes, then builds until the queue is empty (or shutdown is asked for).
-    func pass() async {
-        agent.collect()
+    /// Collects pushes, then builds until the queue is empty (or shutdown is asked for);
+    /// returns the problems met, nil when there were none.
+    func pass() async -> String? {
+        var problems = agent.collect()
         do {
             while !Task.isShuttingDownGracefully, !Task.isCancelled, let (request, id) = try agent.next() {
                 await finished(try await agent.builder.build(request, requestID: id))
             }
         } catch {
-            logger.error("building failed: \(error); trying again at the next change")
+            problems.append("building failed: \(error)")
         }
+        return problems.isEmpty ? nil : problems.joined(separator: "; ")
     }
 
     /// Notifies a build's outcome and starts the training a successful one asks for.

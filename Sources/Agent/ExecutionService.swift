@@ -15,7 +15,10 @@ import Synchronization
 /// cancels them (their jobs end, nothing more is recorded) and the next agent resumes
 /// them. At start, and whenever the executions folder changes, it claims every RUNNING
 /// execution that no process holds: what a killed agent left, and what the CLI stored
-/// for the agent (`slipway train`, `slipway deploy`, `executions redrive`). Stop requests
+/// for the agent (`slipway train`, `slipway deploy`, `executions redrive`). None is left
+/// RUNNING for good: a task attempt whose runner died fails at its third death
+/// (`Engine.runnerDeathLimit`), and an end its journal could not write (a full disk) is
+/// written with back-off (`recordEnd`). Stop requests
 /// and task tokens reach a running execution through the home's files; nothing else
 /// needs a process of its own.
 package final class ExecutionService: Service, Sendable {
@@ -126,12 +129,39 @@ package final class ExecutionService: Service, Sendable {
         state.withLock { $0.pending.isEmpty ? nil : $0.pending.removeFirst() }
     }
 
-    /// Claims new unclaimed executions whenever the executions folder changes (or every interval).
+    /// Claims new unclaimed executions whenever the executions folder changes (or every
+    /// interval); a folder that cannot be read backs off and is logged once per error.
     private func watch() async {
-        while !Task.isCancelled {
-            guard (try? await changes.next(watching: [executions.store.folder])) != nil else { return }
+        let (changes, folder) = (self.changes, executions.store.folder)
+        await FailureBackoff.loop("scanning the executions", clock: changes.clock, logger: logger) {
+            guard let directory = opendir(folder) else { return "cannot list '\(folder)': \(String(cString: strerror(errno)))" }
+            closedir(directory)
             claimUnclaimed()
+            return nil
+        } next: {
+            try await changes.next(watching: [folder])
         }
+    }
+
+    /// Writes the end of an execution that its journal could not record (a full disk)
+    /// with `write`, again and again with back-off (logged once per error) until it is
+    /// written or the service stops, so that the execution is not left RUNNING. Returns
+    /// whether it was written.
+    @discardableResult
+    package func recordEnd(of name: String, _ write: () throws -> Void) async -> Bool {
+        var backoff = FailureBackoff()
+        let metadata: Logger.Metadata = ["execution.id": "\(name)"]
+        while !Task.isCancelled {
+            do {
+                try write()
+                backoff.succeeded("recording the execution's end", logger: logger, metadata: metadata)
+                return true
+            } catch {
+                let delay = backoff.failed("recording the execution's end", "\(error)", logger: logger, metadata: metadata)
+                do { try await changes.clock.sleep(for: delay) } catch { return false }
+            }
+        }
+        return false
     }
 
     /// Runs queued executions until cancelled (their jobs `limit` at a time).
@@ -169,6 +199,10 @@ package final class ExecutionService: Service, Sendable {
             guard outcome.status != ExecutionStatus.running.rawValue else {
                 logger.info("execution left running: the agent is stopping; the next agent resumes it", metadata: metadata)
                 return outcome
+            }
+            if outcome.unrecorded != nil {
+                let (store, stored) = (executions.store, claim.stored)
+                await recordEnd(of: name) { try store.recordEnd(stored, outcome) }
             }
             let size = executions.store.journalSize(name)
             state.withLock { $0.ended[name] = size }
@@ -243,6 +277,8 @@ actor ExecutionSlot {
 struct SlotHolding: TaskResource {
     let job: any TaskResource
     let slot: ExecutionSlot
+
+    func runnerDied(_ request: TaskRequest, cause: String) -> StatesError { job.runnerDied(request, cause: cause) }
 
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue {
         await slot.enter()

@@ -59,24 +59,28 @@ package final class BuildAgent: Sendable {
     @discardableResult
     package func runOnce() async throws -> [BuildOutcome] {
         try markInterruptedBuilds()
-        collect()
+        for problem in collect() { logger.warning("\(problem)") }
         return try await drain()
     }
 
-    /// Queues the pushes the hook spooled, then what the watcher finds moved. A failure
-    /// here is logged and never keeps the queue from draining.
-    package func collect() {
-        let problem: (String) -> Void = { [logger] in logger.warning("\($0)") }
+    /// Queues the pushes the hook spooled, then what the watcher finds moved. Returns the
+    /// problems met (a spooled push refused or unreadable, a repository that cannot be
+    /// scanned, a failing disk) for the caller to log: the agent's build service logs
+    /// each once and backs off while they last. They never keep the queue from draining.
+    @discardableResult
+    package func collect() -> [String] {
+        var problems: [String] = []
         do {
-            let spooled = try Spool(home: home).drain(registry: registry, shouldBuild: BranchPolicy.shouldBuild, problem: problem)
+            let spooled = try Spool(home: home).drain(registry: registry, shouldBuild: BranchPolicy.shouldBuild) { problems.append($0) }
             for request in spooled { logger.info("hook: pushed", metadata: Self.metadata(request)) }
             let missed = try watcher.scan(shouldBuild: { repository, branch, commit in
                 BranchPolicy.shouldBuild(repositoryPath: repository.path, branch: branch, commit: commit)
-            }, problem: problem)
+            }, problem: { problems.append($0) })
             for request in missed { logger.info("watcher: branch moved", metadata: Self.metadata(request)) }
         } catch {
-            logger.error("collecting pushes failed: \(error)")
+            problems.append("collecting pushes failed: \(error)")
         }
+        return problems
     }
 
     /// The folders whose changes mean there may be something to build: the spool, the

@@ -40,12 +40,13 @@ package struct WatchedRepository: Sendable, Equatable {
         try registry.get(table, ItemKey(name)).flatMap(WatchedRepository.init)
     }
 
-    /// The repository registered at `path`, if any.
+    /// The repository registered at `path`, if any (compared after resolving symbolic links too).
     package static func at(path: String, in registry: Registry) throws -> WatchedRepository? {
-        let real = (path as NSString).standardizingPath
+        let forms = Set([(path as NSString).standardizingPath, (path as NSString).resolvingSymlinksInPath])
         return try all(in: registry).first { candidate in
-            let registered = (candidate.path as NSString).standardizingPath
-            return registered == real || registered + "/.git" == real  // hooks run in the .git of a working tree
+            let registered = [(candidate.path as NSString).standardizingPath, (candidate.path as NSString).resolvingSymlinksInPath]
+            // Hooks run in the .git of a working tree.
+            return registered.contains { forms.contains($0) || forms.contains($0 + "/.git") }
         }
     }
 
@@ -69,26 +70,6 @@ package struct WatchedRepository: Sendable, Equatable {
         if let fetchInterval { attributes["interval"] = .double(fetchInterval) }
         try registry.update(table, ItemKey(name), attributes.map { .set($0.key, $0.value) })
         return WatchedRepository(name: name, path: standardized, mirrorURL: mirrorURL, fetchInterval: fetchInterval)
-    }
-
-    /// Registers a repository found by the hook under a free name: its folder name
-    /// (without `.git`; for a working tree, the folder holding `.git`), with `-2`, `-3`...
-    /// appended when another repository has that name.
-    package static func registerNew(path: String, in registry: Registry) throws -> WatchedRepository {
-        var root = (path as NSString).standardizingPath
-        if (root as NSString).lastPathComponent == ".git" { root = (root as NSString).deletingLastPathComponent }
-        _ = try GitRepository(path: root)
-        let base = defaultName(for: root)
-        for suffix in 1...1000 {
-            let name = suffix == 1 ? base : "\(base)-\(suffix)"
-            do {
-                try registry.put(table, ItemKey(name), ["path": .string(root)], condition: .absent)
-                return WatchedRepository(name: name, path: root)
-            } catch RegistryError.conditionFailed {
-                continue
-            }
-        }
-        throw BuildQueueError("no free name for the repository at '\(root)'; register it with `slipway repo add NAME PATH`")
     }
 
     /// A default name for a repository at `path`: its folder name without `.git`.

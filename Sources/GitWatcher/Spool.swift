@@ -13,9 +13,12 @@ package struct Spool: Sendable {
     package init(home: String) { folder = home + "/" + Self.folderName }
 
     /// Turns every spooled push into build requests (one per updated branch that builds,
-    /// moving its cursor), then deletes it. A push whose repository is not registered
-    /// registers it. A file that cannot be handled is renamed `.failed` and reported
-    /// through `problem`, so it never blocks the others. Returns the requests queued.
+    /// moving its cursor), then deletes it. A push naming a repository that is not
+    /// registered (`slipway repo add`, `slipway hook install`) is refused: renamed
+    /// `.refused`, reported through `problem` with its path, never built, so a file
+    /// dropped in the spool cannot make the agent build any repository on the machine.
+    /// A file that cannot be handled is renamed `.failed` and reported, so it never
+    /// blocks the others. Returns the requests queued.
     package func drain(
         registry: Registry, shouldBuild: (_ repositoryPath: String, _ branch: String, _ commit: String) -> Bool,
         problem: (String) -> Void = { _ in }
@@ -27,9 +30,12 @@ package struct Spool: Sendable {
             do {
                 queued += try handle(path, registry: registry, shouldBuild: shouldBuild)
                 try FileManager.default.removeItem(atPath: path)
+            } catch let refusal as UnknownRepository {
+                problem("spooled push '\(path)' refused: \(refusal); kept as '\(name).refused', not built")
+                moveAside(path, to: path + ".refused", problem: problem)
             } catch {
                 problem("spooled push '\(path)' could not be handled (\(error)); kept as '\(name).failed'")
-                try? FileManager.default.moveItem(atPath: path, toPath: path + ".failed")
+                moveAside(path, to: path + ".failed", problem: problem)
             }
         }
         if !names.isEmpty {
@@ -37,6 +43,16 @@ package struct Spool: Sendable {
             do { try FileIO.syncDirectory(folder) } catch { problem("\(error); a power cut may bring handled pushes back") }
         }
         return queued
+    }
+
+    /// Renames a spooled push that is not built, so that it is not read again.
+    private func moveAside(_ path: String, to target: String, problem: (String) -> Void) {
+        do {
+            if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
+            try FileManager.default.moveItem(atPath: path, toPath: target)
+        } catch {
+            problem("spooled push '\(path)' could not be moved aside to '\(target)': \(error)")
+        }
     }
 
     private func handle(
@@ -48,10 +64,22 @@ package struct Spool: Sendable {
         guard let first = lines.first, first.hasPrefix("repository ") else { throw BuildQueueError("no 'repository PATH' first line") }
         lines.removeFirst()
         let repositoryPath = String(first.dropFirst("repository ".count))
-        let repository = try WatchedRepository.at(path: repositoryPath, in: registry)
-            ?? WatchedRepository.registerNew(path: repositoryPath, in: registry)
+        guard let repository = try WatchedRepository.at(path: repositoryPath, in: registry) else {
+            throw UnknownRepository(path: repositoryPath)
+        }
         return try PostReceiveHook.handle(
             input: lines.joined(separator: "\n"), repository: repository, queue: BuildQueue(registry: registry)
         ) { branch, commit in shouldBuild(repository.path, branch, commit) }
+    }
+}
+
+/// A spooled push naming a repository that is not registered.
+package struct UnknownRepository: Error, Sendable, CustomStringConvertible {
+    /// The path the spooled push names.
+    package var path: String
+
+    /// What is wrong and what to do.
+    package var description: String {
+        "the repository '\(path)' is not registered; register it with `slipway repo add NAME '\(path)'` or `slipway hook install '\(path)'`, then push again"
     }
 }

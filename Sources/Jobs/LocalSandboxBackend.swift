@@ -28,6 +28,9 @@ package struct LocalSandboxBackend: JobBackend {
         self.baseEnvironment = baseEnvironment
     }
 
+    /// The most CPUs a job may ask for: a larger count is a mistake, refused as `Job.Failed`.
+    package static let maximumCPUs = 4096
+
     /// `folder/ID/output.log`.
     package func logPath(id: String) -> String { folder + "/" + id + "/output.log" }
 
@@ -36,6 +39,13 @@ package struct LocalSandboxBackend: JobBackend {
         try spec.checkSafe(id: id)  // before the work folder is removed or made
         let work = folder + "/" + id
         let log = logPath(id: id)
+        let cpus = spec.resources.cpus
+        guard cpus.isFinite, cpus > 0, cpus <= Double(Self.maximumCPUs) else {
+            throw JobFailure(error: "Job.Failed", cause: """
+                the \(spec.stage) job cannot start: resources.cpus is \(cpus), not a count of CPUs between 0 and \(Self.maximumCPUs); \
+                set stages.\(spec.stage).resources.cpus to 1, say
+                """)
+        }
         let layout = try SageMakerLayout(spec, work: work)
         let command = layout.sandbox.processSpec(
             spec.python, ["/opt/ml/code/" + spec.script] + layout.arguments,

@@ -41,7 +41,7 @@ struct SageMakerLayout {
         let manager = FileManager.default
         if manager.fileExists(atPath: work) { try manager.removeItem(atPath: work) }
         var binds: [Sandbox.Mount] = []
-        let cpus = min(max(1, Int(spec.resources.cpus.rounded(.up))), ProcessInfo.processInfo.activeProcessorCount)
+        let cpus = Sandbox.wholeCPUs(spec.resources.cpus, atMost: ProcessInfo.processInfo.activeProcessorCount)
         var environment: [String: String] = [
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "TMPDIR": "/opt/ml/tmp", "HOME": "/opt/ml/tmp",
             "SM_NUM_CPUS": "\(cpus)", "SM_CURRENT_HOST": "algo-1", "SM_HOSTS": #"["algo-1"]"#,

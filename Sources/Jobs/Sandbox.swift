@@ -89,9 +89,17 @@ package struct Sandbox: Sendable, Equatable {
     /// use (none when it may use all of them anyway).
     package static func pinning(cpus: Double) -> [String] {
         let usable = usableCPUs()
-        let wanted = max(1, Int(cpus.rounded(.up)))
+        let wanted = wholeCPUs(cpus, atMost: usable.count)
         guard wanted < usable.count, access(taskset, X_OK) == 0 else { return [] }
         return [taskset, "--cpu-list", usable.prefix(wanted).map(String.init).joined(separator: ",")]
+    }
+
+    /// `ceil(cpus)`, at least 1 and at most `limit` (itself at least 1), without trapping
+    /// on a huge, infinite or NaN count.
+    package static func wholeCPUs(_ cpus: Double, atMost limit: Int) -> Int {
+        let limit = max(1, limit)
+        guard cpus.isFinite, cpus > 1 else { return 1 }
+        return cpus.rounded(.up) >= Double(limit) ? limit : Int(cpus.rounded(.up))
     }
 
     /// The CPUs this process may use: "Cpus_allowed_list:\t0-3,6" in /proc/self/status.

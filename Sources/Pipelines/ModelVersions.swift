@@ -77,6 +77,11 @@ package struct ModelVersions: Sendable {
         try registry.query(Self.table, partition: model).items.map(\.attributes)
     }
 
+    /// A model's versions, oldest first, with the files skipped because they are corrupt.
+    package func read(_ model: String) throws -> ReadResult {
+        try registry.query(Self.table, partition: model)
+    }
+
     /// One version.
     package func get(_ model: String, _ number: Int) throws -> [String: JSONValue]? {
         try registry.get(Self.table, key(model, number))?.attributes

@@ -172,6 +172,19 @@ struct Job: TaskResource {
         }
         return try cache.store(key, result: result, stage: stage, execution: input.execution ?? "")
     }
+
+    /// A job whose runner (the agent) died each time it ran it is `Job.Failed` with the
+    /// cause, or `Job.Retryable` while the stage's retries last, as a failed job is.
+    func runnerDied(_ request: TaskRequest, cause: String) -> StatesError {
+        guard let input = try? request.input.decoded(JobInput.self, by: "slipway:training.job"),
+            let spec = input.prepared.stages[input.stage]
+        else { return StatesError("Job.Failed", cause) }
+        let attempt = input.attempt ?? 0
+        if attempt < spec.retries {
+            return StatesError("Job.Retryable", "attempt \(attempt + 1) of \(spec.retries + 1) of \(input.stage): \(cause)")
+        }
+        return StatesError("Job.Failed", "\(input.stage): \(cause)")
+    }
 }
 
 /// `slipway:training.gates`: the config's gates against the evaluation report.

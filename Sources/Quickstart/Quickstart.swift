@@ -1,4 +1,5 @@
 import Foundation
+import Home
 import JSON
 import Logging
 import Pipelines
@@ -121,8 +122,7 @@ package struct Quickstart: Sendable {
 
     /// Approves `version` of `model`, noting that the quickstart did.
     func approve(_ model: String, _ version: Int) throws {
-        let who = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
-        _ = try ModelVersions(registry: registry).decide(model, version, .approved, note: "approved by slipway quickstart", by: who)
+        _ = try ModelVersions(registry: registry).decide(model, version, .approved, note: "approved by slipway quickstart", by: LocalUser.name)
     }
 
     /// Runs `model`'s deployment pipeline to its end here (the agent carries out the

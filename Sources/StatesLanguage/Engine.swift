@@ -7,6 +7,14 @@ import JSON
 /// Task states call the `TaskResource` registered for their `Resource` URI. The clock is
 /// injected, so Wait and Retry back-off cost nothing in tests.
 package struct Engine: Sendable {
+    /// How many times the process running a task attempt may die (a crash, `kill -9`, a
+    /// power cut) before the resumed execution fails the attempt instead of running it
+    /// again: after the first and the second death the attempt runs again; at the third it
+    /// fails with the resource's `runnerDied` error (`States.TaskFailed` by default),
+    /// which the state's Retry and Catch see. A process that stops cleanly (SIGTERM)
+    /// releases its attempts, which then do not count.
+    package static let runnerDeathLimit = 3
+
     package var resources: [String: any TaskResource]
     package var clock: any EngineClock
     /// Asked before every state and during waits: true stops the execution (`ABORTED`).
@@ -45,25 +53,37 @@ package struct Engine: Sendable {
             history.record("ExecutionStarted", "executionStartedEventDetails", ["input": .string(input.serialized())], after: 0)
         }
         let interpreter = Interpreter(engine: self, history: history, replay: replay)
+        /// An ended execution, with why its journal could not record the end (a full disk).
+        func ended(_ outcome: ExecutionOutcome) -> ExecutionOutcome {
+            var outcome = outcome
+            if journal != nil { outcome.unrecorded = history.lastWriteError }
+            return outcome
+        }
+        /// An execution whose process is stopping: its journal says so, so that the next
+        /// process runs its task attempts again without counting them as runner deaths.
+        func interrupted() -> ExecutionOutcome {
+            try? journal?.append(["kind": "released", "at": .double(clock.now()), "pid": .int(Int64(getpid()))])
+            return .interrupted(history.all)
+        }
         do {
             let limit = machine.timeoutSeconds.map { max(0, Double($0) - (clock.now() - start)) }
             let output = try await interpreter.withTimeout(limit, error: .executionTimedOut) {
                 () async throws(StatesError) -> JSONValue in try await interpreter.run(machine, input: input, context: context, scope: "")
             }
-            if Task.isCancelled { return .interrupted(history.all) }
+            if Task.isCancelled { return interrupted() }
             history.record("ExecutionSucceeded", "executionSucceededEventDetails", ["output": .string(output.serialized())])
-            return ExecutionOutcome(status: "SUCCEEDED", output: output, error: nil, history: history.all)
+            return ended(ExecutionOutcome(status: "SUCCEEDED", output: output, error: nil, history: history.all))
         } catch where Task.isCancelled || error == .interrupted {
-            return .interrupted(history.all)
+            return interrupted()
         } catch where error == .executionTimedOut {
             history.record("ExecutionTimedOut", "executionTimedOutEventDetails", ["error": "States.Timeout", "cause": .string(error.cause)])
-            return ExecutionOutcome(status: "TIMED_OUT", output: nil, error: StatesError("States.Timeout", error.cause), history: history.all)
+            return ended(ExecutionOutcome(status: "TIMED_OUT", output: nil, error: StatesError("States.Timeout", error.cause), history: history.all))
         } catch where error == .aborted {
             history.record("ExecutionAborted", "executionAbortedEventDetails", ["error": .string(error.error), "cause": .string(error.cause)])
-            return ExecutionOutcome(status: "ABORTED", output: nil, error: error, history: history.all)
+            return ended(ExecutionOutcome(status: "ABORTED", output: nil, error: error, history: history.all))
         } catch {
             history.record("ExecutionFailed", "executionFailedEventDetails", ["error": .string(error.error), "cause": .string(error.cause)])
-            return ExecutionOutcome(status: "FAILED", output: nil, error: error, history: history.all)
+            return ended(ExecutionOutcome(status: "FAILED", output: nil, error: error, history: history.all))
         }
     }
 }
@@ -168,38 +188,6 @@ struct Interpreter: Sendable {
         }
     }
 
-    func wait(_ fields: [String: JSONValue], input: JSONValue, context: JSONValue, key: String) async throws(StatesError) {
-        var seconds: Double
-        if let until = replay.waitDeadlines[key] {
-            seconds = until - clock.now()  // resumed mid-wait: only what was left
-        } else if let value = fields["Seconds"]?.doubleValue {
-            seconds = value
-        } else if let path = fields["SecondsPath"] {
-            guard let value = try Processing.select(path, in: input, context: context, name: "SecondsPath").intValue, value >= 0 else {
-                throw .runtime("SecondsPath '\(path.stringValue ?? "")' must select a non-negative integer")
-            }
-            seconds = Double(value)
-        } else {
-            var text = fields["Timestamp"]?.stringValue ?? ""
-            if let path = fields["TimestampPath"] {
-                text = try Processing.select(path, in: input, context: context, name: "TimestampPath").stringValue ?? ""
-            }
-            guard let when = Timestamps.parse(text) else { throw .runtime("'\(text)' is not an RFC 3339 timestamp") }
-            seconds = when - clock.now()
-        }
-        if replay.waitDeadlines[key] == nil {
-            history.note(["kind": "waitUntil", "key": .string(key), "until": .double(clock.now() + max(0, seconds))])
-        }
-        // In slices of at most a second on the real clock, so that a stop request is seen.
-        var remaining = max(0, seconds)
-        repeat {
-            let slice = clock.isVirtual ? remaining : min(remaining, 1)
-            do { try await clock.sleep(slice) } catch { throw StatesError("States.Runtime", "the wait was cancelled") }
-            remaining -= slice
-            if engine.stopRequested() { throw .aborted }
-        } while remaining > 0
-    }
-
     /// The first Retry or Catch entry whose ErrorEquals names the error. `States.ALL`
     /// matches every error but `States.Runtime`; `States.Timeout` also matches heartbeat
     /// timeouts; `States.TaskFailed` matches every error but timeouts (as AWS documents it).
@@ -300,6 +288,19 @@ struct Interpreter: Sendable {
         history.record("TaskStarted", "taskStartedEventDetails", ["resource": .string(uri), "resourceType": "slipway"])
         let timeout = try seconds(state.fields, "TimeoutSeconds", input: parameters, context: context)
         let request = TaskRequest(resource: uri, input: parameters, context: context, token: token)
+        if let died = replay.deaths[attemptKey], died.count >= Engine.runnerDeathLimit {
+            // The process running this attempt died each time it ran it (a crash, a kill):
+            // a task failure that Retry and Catch see, never a loop of restarts.
+            let error = resource.runnerDied(request, cause: """
+                the process running this task died \(died.count) times before the task ended (the last one was pid \(died.pid)); \
+                it is not run again. Look in the agent's log (journalctl -u slipway-agent) for why it stopped
+                """)
+            history.record("TaskFailed", "taskFailedEventDetails", ["resource": .string(uri), "error": .string(error.error), "cause": .string(error.cause)])
+            history.note(["kind": "ended", "key": .string(attemptKey)])
+            throw error
+        }
+        // Until its end is noted, the attempt counts as one its process died in.
+        history.note(["kind": "started", "key": .string(attemptKey), "pid": .int(Int64(getpid()))])
         do {
             let waitsForToken = uri.hasSuffix(".waitForTaskToken")
             let heartbeat = try seconds(state.fields, "HeartbeatSeconds", input: parameters, context: context)
@@ -315,6 +316,7 @@ struct Interpreter: Sendable {
             return output
         } catch {
             if Task.isCancelled { throw .interrupted }
+            history.note(["kind": "ended", "key": .string(attemptKey)])
             let type = error.error == "States.Timeout" || error.error == "States.HeartbeatTimeout" ? "TaskTimedOut" : "TaskFailed"
             history.record(type, type == "TaskTimedOut" ? "taskTimedOutEventDetails" : "taskFailedEventDetails",
                            ["resource": .string(uri), "error": .string(error.error), "cause": .string(error.cause)])
@@ -335,32 +337,6 @@ struct Interpreter: Sendable {
             throw .runtime("\(name)Path '\(path.stringValue ?? "")' must select a positive integer")
         }
         return Double(value)
-    }
-
-    /// Runs `body`, failing with `States.Timeout` when `seconds` pass first (the body is
-    /// cancelled; resources stop their work when cancelled).
-    func withTimeout(_ seconds: Double?, error timeout: StatesError, _ body: @escaping @Sendable () async throws(StatesError) -> JSONValue) async throws(StatesError) -> JSONValue {
-        guard let seconds else { return try await body() }
-        let clock = self.clock
-        if clock.isVirtual {
-            let started = clock.now()
-            let output = try await body()
-            if clock.now() - started > seconds { throw timeout }
-            return output
-        }
-        let result: Result<JSONValue, StatesError> = await withTaskGroup(of: Result<JSONValue, StatesError>?.self) { group in
-            group.addTask {
-                do throws(StatesError) { return .success(try await body()) } catch { return .failure(error) }
-            }
-            group.addTask {
-                do { try await clock.sleep(seconds) } catch { return nil }  // cancelled: the body finished first
-                return .failure(timeout)
-            }
-            let first = await group.next()!!
-            group.cancelAll()
-            return first
-        }
-        return try result.get()
     }
 
     /// `arn:...:foo.sync` and `...waitForTaskToken` find the resource registered for `arn:...:foo`.

@@ -97,6 +97,16 @@ package struct TaskRequest: Sendable {
 package protocol TaskResource: Sendable {
     /// Runs the task; a failure is a `StatesError` (its name is what Retry and Catch match).
     func invoke(_ request: TaskRequest) async throws(StatesError) -> JSONValue
+    /// The failure a task attempt becomes when the processes running it died
+    /// `Engine.runnerDeathLimit` times before it ended; `cause` says so.
+    func runnerDied(_ request: TaskRequest, cause: String) -> StatesError
+}
+
+extension TaskResource {
+    /// `States.TaskFailed` with `cause`: Retry and Catch see it like any task failure.
+    package func runnerDied(_ request: TaskRequest, cause: String) -> StatesError {
+        StatesError("States.TaskFailed", cause)
+    }
 }
 
 /// One event of an execution's history, named and shaped as in Step Functions'
@@ -157,6 +167,7 @@ package final class ExecutionHistory: Sendable {
     let clock: any EngineClock
     /// Nil for an execution nobody will resume: nothing is written.
     let journal: (any ExecutionJournal)?
+    private let writeError = Mutex<String?>(nil)
 
     init(clock: any EngineClock, journal: (any ExecutionJournal)?, resumed: [HistoryEvent] = []) {
         self.clock = clock
@@ -180,12 +191,21 @@ package final class ExecutionHistory: Sendable {
         return event.id
     }
 
-    /// Writes a progress record (a state's exit, a task's result) to the journal.
+    /// Writes a progress record (a state's exit, a task's result) to the journal. A
+    /// journal that cannot be written (a full disk) costs the ability to resume, not the
+    /// run: the failure is kept in `lastWriteError` for the outcome.
     func note(_ record: JSONValue) {
-        guard !Task.isCancelled else { return }
-        // A journal that cannot be written (a full disk) costs the ability to resume, not the run.
-        try? journal?.append(record)
+        guard !Task.isCancelled, let journal else { return }
+        do {
+            try journal.append(record)
+            writeError.withLock { $0 = nil }
+        } catch {
+            writeError.withLock { $0 = "\(error)" }
+        }
     }
+
+    /// Why the last journal write failed; nil when it succeeded.
+    var lastWriteError: String? { writeError.withLock { $0 } }
 
     /// Every event so far.
     package var all: [HistoryEvent] { events.withLock { $0 } }
@@ -208,6 +228,9 @@ package struct ExecutionOutcome: Sendable {
     package var output: JSONValue?
     package var error: StatesError?
     package var history: [HistoryEvent]
+    /// Why the journal could not record this end (a full disk): it may still say RUNNING
+    /// until `ExecutionStore.recordEnd` writes it. Nil when it was recorded.
+    package var unrecorded: String?
 
     package init(status: String, output: JSONValue?, error: StatesError?, history: [HistoryEvent]) {
         self.status = status
@@ -231,6 +254,18 @@ package struct ExecutionOutcome: Sendable {
             let error = StatesError(end.details?["error"]?.stringValue ?? "", end.details?["cause"]?.stringValue ?? "")
             let status = (["ExecutionAborted": ExecutionStatus.aborted, "ExecutionTimedOut": .timedOut][end.type] ?? .failed).rawValue
             self.init(status: status, output: nil, error: error, history: history)
+        }
+    }
+
+    /// The history event that records this end: its type, details key and details.
+    package var endEvent: (type: String, detailsKey: String, details: JSONValue) {
+        let failure: JSONValue = ["error": .string(error?.error ?? ""), "cause": .string(error?.cause ?? "")]
+        switch status {
+        case ExecutionStatus.succeeded.rawValue:
+            return ("ExecutionSucceeded", "executionSucceededEventDetails", ["output": .string((output ?? .null).serialized())])
+        case ExecutionStatus.timedOut.rawValue: return ("ExecutionTimedOut", "executionTimedOutEventDetails", failure)
+        case ExecutionStatus.aborted.rawValue: return ("ExecutionAborted", "executionAbortedEventDetails", failure)
+        default: return ("ExecutionFailed", "executionFailedEventDetails", failure)
         }
     }
 

@@ -20,14 +20,25 @@ package struct ExecutionSummary: Sendable, Equatable {
 }
 
 extension ExecutionStore {
-    /// Every stored execution that opens and reads, oldest first (one being created or
-    /// damaged is left out).
-    package func summaries() -> [ExecutionSummary] {
-        names().compactMap { name in
-            guard let stored = try? self.open(name), let (status, history) = try? self.status(of: stored) else { return nil }
-            return ExecutionSummary(name: name, status: status, stateMachine: stored.stateMachineName,
-                                    end: status == "RUNNING" ? nil : history.last?.details)
+    /// Every stored execution that opens and reads, oldest first (a damaged one is left out).
+    package func summaries() -> [ExecutionSummary] { read().summaries }
+
+    /// Every stored execution that opens and reads, oldest first, and the folders of
+    /// those that do not, with why. (One being created is a dot folder, never listed.)
+    package func read() -> (summaries: [ExecutionSummary], unreadable: [(path: String, reason: String)]) {
+        var summaries: [ExecutionSummary] = []
+        var unreadable: [(path: String, reason: String)] = []
+        for name in names() {
+            do {
+                let stored = try self.open(name)
+                let (status, history) = try self.status(of: stored)
+                summaries.append(ExecutionSummary(name: name, status: status, stateMachine: stored.stateMachineName,
+                                                  end: status == "RUNNING" ? nil : history.last?.details))
+            } catch {
+                unreadable.append((folder + "/" + name, "\(error)"))
+            }
         }
+        return (summaries, unreadable)
     }
 
     /// An execution's status, input and state machine, and once it ended its output (JSON

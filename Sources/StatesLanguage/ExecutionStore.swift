@@ -103,6 +103,17 @@ package struct ExecutionStore: Sendable {
         try stored.journal.append(["kind": "event", "at": .double(event.timestamp), "event": event.json])
     }
 
+    /// Appends the end an execution reached that its journal could not record (a full
+    /// disk), unless the journal ends it already. The caller holds its lock.
+    package func recordEnd(_ stored: Stored, _ outcome: ExecutionOutcome) throws {
+        let replay = Replay(try stored.journal.records())
+        if let last = replay.events.last, Replay.terminalEvents.contains(last.type), !replay.redriven { return }
+        let end = outcome.endEvent
+        let event = HistoryEvent(id: replay.events.count + 1, previousEventId: replay.events.count, timestamp: Date().timeIntervalSince1970,
+                                 type: end.type, detailsKey: end.detailsKey, details: end.details)
+        try stored.journal.append(["kind": "event", "at": .double(event.timestamp), "event": event.json])
+    }
+
     /// Marks a failed, timed-out or aborted execution to run again from the states that
     /// did not finish (`resume` then runs it); what succeeded is reused, not run again.
     package func redrive(_ stored: Stored) throws {

@@ -40,14 +40,32 @@ package final class FileJournal: ExecutionJournal {
     package func append(_ record: JSONValue) throws {
         try lock.withLock { _ in
             let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+            guard fd >= 0 else { throw JournalWriteError(path: path, code: errno) }
             defer { close(fd) }
             let bytes = record.serializedBytes() + [0x0A]
             let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard written == bytes.count, fsync(fd) == 0 else {
-                throw CocoaError(.fileWriteOutOfSpace, userInfo: [NSFilePathErrorKey: path])
-            }
+            guard written == bytes.count else { throw JournalWriteError(path: path, code: written < 0 ? errno : ENOSPC) }
+            guard fsync(fd) == 0 else { throw JournalWriteError(path: path, code: errno) }
         }
+    }
+}
+
+/// A journal record that could not be written (a full disk, a failing device).
+package struct JournalWriteError: Error, Sendable, CustomStringConvertible {
+    /// The journal file.
+    package var path: String
+    /// The system's error number (`ENOSPC`, `EIO`...).
+    package var code: Int32
+
+    /// The failure to write `path`, with `errno`'s value.
+    package init(path: String, code: Int32) {
+        self.path = path
+        self.code = code
+    }
+
+    /// What failed, why, and what to do.
+    package var description: String {
+        "cannot write the execution journal '\(path)': \(String(cString: strerror(code))); free some disk space (the agent records the execution's end once it can)"
     }
 }
 
@@ -69,11 +87,20 @@ struct Replay: Sendable {
     var redriven = false
     /// How many times it was redriven (part of task tokens, so old outcomes never answer new attempts).
     var redrives = 0
+    /// `key@retry` → how many times the process running that task attempt died before it
+    /// ended (it was started, and neither ended nor released by a process that stopped
+    /// cleanly), and the last such process's pid.
+    var deaths: [String: (count: Int, pid: Int)] = [:]
 
     /// The events that end an execution.
     static let terminalEvents: Set<String> = ["ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"]
 
     init(_ records: [JSONValue]) {
+        var running: [String: Int] = [:]  // attempts started and not ended, with their process's pid
+        var died: [String: (count: Int, pid: Int)] = [:]
+        func count(_ key: String, pid: Int) {
+            died[key] = ((died[key]?.count ?? 0) + 1, pid)
+        }
         for record in records {
             switch record["kind"]?.stringValue {
             case "event":
@@ -108,14 +135,29 @@ struct Replay: Sendable {
                     }
                     retries[key] = (Int(count), attempts)
                 }
+            case "started":
+                if let key = record["key"]?.stringValue {
+                    if let pid = running[key] { count(key, pid: pid) }  // started again: the last run of it died
+                    running[key] = Int(record["pid"]?.intValue ?? 0)
+                }
+            case "ended":
+                if let key = record["key"]?.stringValue { running[key] = nil }
+            case "task":
+                if let key = record["key"]?.stringValue { running = running.filter { !$0.key.hasPrefix(key + "@") } }
+            case "released":
+                running = [:]  // its process stopped cleanly: what ran is run again, no death counted
             case "redrive":
                 redriven = true
                 redrives += 1
                 retries = [:]  // a redriven state retries afresh
                 waitDeadlines = [:]
+                running = [:]
+                died = [:]
             default:
                 break
             }
         }
+        for (key, pid) in running { count(key, pid: pid) }  // the process that wrote this journal last died running these
+        deaths = died
     }
 }

@@ -1,6 +1,7 @@
 import Agent
 import ArgumentParser
 import Foundation
+import Home
 import Logging
 import Pipelines
 
@@ -53,7 +54,7 @@ struct AgentCommand: AsyncParsableCommand {
     struct InstallService: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "install-service", abstract: "Write a systemd unit that runs the agent (restart on failure, logs to the journal).")
-        @Option(help: "The user the agent runs as.") var user = ProcessInfo.processInfo.environment["USER"] ?? "root"
+        @Option(help: "The user the agent runs as.") var user = LocalUser.name
         @Option(help: "Where to write the unit.") var unitDirectory = "/etc/systemd/system"
         @Option(help: "The unit's name.") var unitName = "slipway-agent.service"
         @OptionGroup var home: HomeOption

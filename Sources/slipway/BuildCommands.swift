@@ -62,13 +62,15 @@ struct BuildsCommand: ParsableCommand {
         @OptionGroup var home: HomeOption
 
         func run() throws {
-            let builds = try home.registry().query(BuildTables.builds, partition: model, descending: true, limit: limit).items
+            let read = try home.registry().query(BuildTables.builds, partition: model, descending: true, limit: limit)
+            let builds = read.items
             if json {
                 print(JSONValue.array(builds.map { .object($0.attributes) }).serialized())
             } else {
-                if builds.isEmpty { print("no builds of '\(model)' yet") }
+                if builds.isEmpty && read.problems.isEmpty { print("no builds of '\(model)' yet") }
                 for build in builds { print(BuildsCommand.summary(build.attributes)) }
             }
+            try failOnCorruptFiles(read.problems)
         }
     }
 

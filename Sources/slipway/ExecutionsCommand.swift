@@ -59,9 +59,16 @@ struct ExecutionsCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOption
 
         func run() throws {
-            let summaries = ExecutionStore(folder: home.absolutePath + "/executions").summaries()
+            let (summaries, unreadable) = ExecutionStore(folder: home.absolutePath + "/executions").read()
             if json { print(JSONValue.array(summaries.map(\.json)).serialized()) } else {
                 printRows(summaries.map { [$0.name, $0.status, $0.stateMachine] })
+            }
+            guard unreadable.isEmpty else {
+                throw CommandFailure(
+                    message: "\(unreadable.count) execution\(unreadable.count == 1 ? "" : "s") cannot be read: "
+                        + unreadable.map { "'\($0.path)' (\($0.reason))" }.joined(separator: ", ")
+                        + "; restore the folder's definition.json and execution.json from a backup, or move it out of the executions folder",
+                    status: ExitStatus.failure)
             }
         }
     }

@@ -59,11 +59,8 @@ func printItem(_ item: Item, json: Bool) {
     }
 }
 
-/// Prints query or scan results and warns about skipped files.
-func printItems(_ result: ReadResult, json: Bool) {
-    for problem in result.problems {
-        writeStandardError("slipway: warning: skipped corrupt registry file \(problem)\n")
-    }
+/// Prints query or scan results, then fails (exit 1) naming every corrupt file skipped.
+func printItems(_ result: ReadResult, json: Bool) throws {
     if json {
         print(JSONValue.array(result.items.map(\.json)).serialized())
     } else {
@@ -71,6 +68,18 @@ func printItems(_ result: ReadResult, json: Bool) {
             print("\(item.key)\tv\(item.version)\t\(JSONValue.object(item.attributes).serialized())")
         }
     }
+    try failOnCorruptFiles(result.problems)
+}
+
+/// Exit 1 naming each corrupt or foreign registry file a read skipped, with its path and
+/// why, after what could be read was printed: a reader never hides a corrupt item.
+func failOnCorruptFiles(_ problems: [RegistryProblem]) throws {
+    guard !problems.isEmpty else { return }
+    throw CommandFailure(
+        message: "skipped \(problems.count) corrupt registry file\(problems.count == 1 ? "" : "s"): "
+            + problems.map { "'\($0.path)' (\($0.reason))" }.joined(separator: ", ")
+            + "; move \(problems.count == 1 ? "it" : "them") out of the registry or restore from a backup (`slipway registry check` lists every one)",
+        status: ExitStatus.failure)
 }
 
 extension RegistryCommand {
@@ -182,7 +191,7 @@ extension RegistryCommand {
             let condition: SortKeyCondition =
                 if let prefix { .prefix(prefix) } else if from != nil || to != nil { .range(from: from, to: to) } else { .all }
             let result = try home.registry().query(table, partition: partitionKey, where: condition, descending: reverse, limit: limit)
-            printItems(result, json: json)
+            try printItems(result, json: json)
         }
     }
 
@@ -193,7 +202,7 @@ extension RegistryCommand {
         @OptionGroup var home: HomeOption
 
         func run() throws {
-            printItems(try home.registry().scan(table), json: json)
+            try printItems(try home.registry().scan(table), json: json)
         }
     }
 

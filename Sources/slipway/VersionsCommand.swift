@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Home
 import Pipelines
 import Registry
 
@@ -15,15 +16,17 @@ struct VersionsCommand: ParsableCommand {
         @OptionGroup var home: HomeOption
 
         func run() throws {
-            let versions = try ModelVersions(registry: home.registry()).list(model)
+            let read = try ModelVersions(registry: home.registry()).read(model)
+            let versions = read.items.map(\.attributes)
             if json {
                 print(JSONValue.array(versions.map { .object($0) }).serialized())
-                return
+            } else {
+                if versions.isEmpty && read.problems.isEmpty { print("no versions of '\(model)' yet") }
+                for v in versions {
+                    print("\(v["version"]?.intValue ?? 0)\t\(v["status"]?.stringValue ?? "?")\t\(v["metrics"]?.serialized() ?? "{}")")
+                }
             }
-            if versions.isEmpty { print("no versions of '\(model)' yet") }
-            for v in versions {
-                print("\(v["version"]?.intValue ?? 0)\t\(v["status"]?.stringValue ?? "?")\t\(v["metrics"]?.serialized() ?? "{}")")
-            }
+            try failOnCorruptFiles(read.problems)
         }
     }
 
@@ -43,11 +46,12 @@ struct VersionsCommand: ParsableCommand {
     }
 }
 
-/// Shared by approve and reject.
-func decide(_ model: String, _ version: Int, _ status: ModelVersions.Status, note: String?, home: HomeOption) throws {
-    let who = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+/// Shared by approve and reject: the decision is recorded as `approver`'s, by default the
+/// local user from the system's user database (never `$USER`, which anyone can set).
+func decide(_ model: String, _ version: Int, _ status: ModelVersions.Status, note: String?, home: HomeOption,
+            approver: String = LocalUser.name) throws {
     do {
-        try ModelVersions(registry: home.registry()).decide(model, version, status, note: note, by: who)
+        try ModelVersions(registry: home.registry()).decide(model, version, status, note: note, by: approver)
         print("version \(version) of '\(model)' is \(status.rawValue)")
     } catch let error as VersionError {
         switch error {

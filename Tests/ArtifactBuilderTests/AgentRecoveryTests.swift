@@ -1,6 +1,7 @@
 import ArtifactBuilder
 import Foundation
 import GitWatcher
+import LogCapture
 import Registry
 import Testing
 
@@ -62,21 +63,34 @@ import Testing
         let builds = try await agent.runOnce()
         #expect(builds.first?.record.attributes["status"] == "succeeded")  // the watcher's push still built
         let left = try FileManager.default.contentsOfDirectory(atPath: spool).sorted()
-        #expect(left == ["1-1.push.failed", "1-2.push.failed"])
+        #expect(left == ["1-1.push.refused", "1-2.push.failed"])
         #expect(try WatchedRepository.all(in: registry).count == 1)
     }
 
-    @Test func repositoriesFoundByTheHookNeverTakeAnotherOnesName() async throws {
-        let registry = try Registry(home: fixture.home)
-        try WatchedRepository.register(name: "model", path: fixture.bare, in: registry)
+    @Test func aSpooledPushNamingAnUnregisteredRepositoryIsRefusedLoggedOnceAndNeverBuilt() async throws {
+        // A real repository with a commit that builds, which nobody registered.
+        let clone = try await fixture.clone("alice")
         let other = fixture.root + "/elsewhere/model.git"
-        try await fixture.git(["init", "-q", "--bare", other], in: fixture.root)
-        let registered = try WatchedRepository.registerNew(path: other, in: registry)
-        #expect(registered.name == "model-2")
-        #expect(try WatchedRepository.named("model", in: registry)?.path == fixture.bare)
-        let work = fixture.root + "/worktree"
-        try await fixture.git(["init", "-q", work], in: fixture.root)
-        #expect(try WatchedRepository.registerNew(path: work + "/.git", in: registry).name == "worktree")
+        try await fixture.git(["init", "-q", "--bare", "--initial-branch=main", other], in: fixture.root)
+        try await fixture.git(["push", "-q", other, "HEAD:refs/heads/main"], in: clone)
+        let commit = try await fixture.git(["rev-parse", "HEAD"], in: clone)
+        let log = LogLines()
+        let (registry, agent) = try await fixture.agent(log: log)
+        let spool = fixture.home + "/spool"
+        try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true)
+        try Data("repository \(other)\n\(String(repeating: "0", count: 40)) \(commit) refs/heads/main\n".utf8)
+            .write(to: URL(fileURLWithPath: spool + "/1-1.push"))
+        #expect(try await agent.runOnce().isEmpty, "nothing builds")
+        #expect(try await agent.runOnce().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: spool) == ["1-1.push.refused"])
+        #expect(try WatchedRepository.all(in: registry).map(\.name) == ["demand"], "the push registered nothing")
+        #expect(try BuildQueue(registry: registry).pending().isEmpty)
+        #expect(log.all.filter { $0.contains("refused") && $0.contains(other) }.count == 1, "\(log.all)")
+        // A repository registered by `slipway hook install` (or `repo add`) builds.
+        try WatchedRepository.register(name: "elsewhere", path: other, in: registry)
+        try Data("repository \(other)\n\(String(repeating: "0", count: 40)) \(commit) refs/heads/main\n".utf8)
+            .write(to: URL(fileURLWithPath: spool + "/1-2.push"))
+        #expect(try await agent.runOnce().first?.record.attributes["status"] == "succeeded")
     }
 
     @Test func aHungBuildStepTimesOutWithTheStagesTimeout() async throws {

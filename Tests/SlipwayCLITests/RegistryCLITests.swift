@@ -91,18 +91,66 @@ import Testing
         #expect(try await run("registry", "tables", "--json").stdout.contains(#"["builds"]"#))
     }
 
-    @Test func scanWarnsAboutACorruptFileAndGoesOn() async throws {
+    @Test func scanPrintsWhatItCanReadThenFailsNamingACorruptFile() async throws {
         _ = try await run("registry", "put", "models", "a", "--item", "{}")
         _ = try await run("registry", "put", "models", "b", "--item", "{}")
         let corrupt = home.path + "/registry/tables/models/a.json"
         try Data("{\"format\": 1, \"it".utf8).write(to: URL(fileURLWithPath: corrupt))
         let scan = try await run("registry", "scan", "models", "--json")
-        #expect(scan.status == 0)
+        #expect(scan.status == 1)
         #expect(scan.stderr.contains(corrupt))
         #expect(try JSONValue(parsing: scan.stdout).arrayValue?.map { $0["pk"] } == ["b"])
         let get = try await run("registry", "get", "models", "a")
         #expect(get.status == 1)
         #expect(get.stderr.contains(corrupt))
+    }
+
+    @Test func everyReaderReportsACorruptItemWithItsPathAndExitsOne() async throws {
+        for (table, sort) in [("versions", "00000001"), ("versions", "00000002"), ("builds", "00000001"), ("builds", "00000002")] {
+            #expect(try await run("registry", "put", table, "demand", sort, "--item", #"{"version": 1, "status": "Approved", "id": "demand-1"}"#).status == 0)
+        }
+        let versions = home.path + "/registry/tables/versions/demand/00000002.json"
+        let builds = home.path + "/registry/tables/builds/demand/00000002.json"
+        for corrupt in [versions, builds] { try Data("not json".utf8).write(to: URL(fileURLWithPath: corrupt)) }
+        for (arguments, corrupt) in [(["versions", "list", "demand"], versions), (["versions", "list", "demand", "--json"], versions),
+                                     (["builds", "list", "demand"], builds), (["registry", "query", "versions", "demand"], versions)] {
+            let result = try await Slipway.run(arguments, home: home.path, input: nil)
+            #expect(result.status == 1, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(corrupt), "\(arguments): \(result.stderr)")
+        }
+        let show = try await run("versions", "show", "demand", "2")
+        #expect(show.status == 1)
+        #expect(show.stderr.contains(versions))
+
+        let broken = home.path + "/executions/broken"
+        try FileManager.default.createDirectory(atPath: broken, withIntermediateDirectories: true)
+        try Data("{".utf8).write(to: URL(fileURLWithPath: broken + "/execution.json"))
+        let executions = try await run("executions", "list")
+        #expect(executions.status == 1)
+        #expect(executions.stderr.contains(broken), "\(executions.stderr)")
+    }
+
+    @Test func aKeyThatIsNotUTF8ExitsTwoNamingItEscapedAndWritesNothing() async throws {
+        let shell = Shell()
+        let latin1 = try await shell.run(#""$SLIPWAY" registry put models "$(printf 'caf\351')" --item '{}'"#)
+        #expect(latin1.status == 2, "\(latin1.stderr)")
+        #expect(latin1.stderr.contains(#""caf\xE9""#), "\(latin1.stderr)")
+        #expect(try await shell.run(#""$SLIPWAY" registry put models "$(printf 'caf\350')" --item '{}'"#).status == 2)
+        #expect(!FileManager.default.fileExists(atPath: shell.home + "/registry/tables/models"), "nothing was written")
+        #expect(try await shell.run(#""$SLIPWAY" registry put models 'café' --item '{}'"#).status == 0)
+    }
+
+    @Test func theApproverIsTheLocalUserFromTheSystemNotTheUSERVariable() async throws {
+        let shell = Shell()
+        #expect(try await shell.run(#"""
+            "$SLIPWAY" registry put versions demand 00000001 --item '{"version": 1, "status": "PendingManualApproval", "model": "demand"}'
+            """#).status == 0)
+        let approve = try await shell.run(#"USER=mallory LOGNAME=mallory "$SLIPWAY" approve demand 1"#)
+        #expect(approve.status == 0, "\(approve.stderr)")
+        let me = try await shell.run("id -un").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let shown = try JSONValue(parsing: try await shell.run(#""$SLIPWAY" versions show demand 1 --json"#).stdout)
+        #expect(shown["decidedBy"]?.stringValue == me)
+        #expect(me != "mallory")
     }
 
     @Test func transactAppliesAFileOrNothing() async throws {
