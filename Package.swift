@@ -87,8 +87,8 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         // The process layer against real processes: groups, signals, timeouts, capped logs.
         .testTarget(name: "HomeTests", dependencies: ["Home"]),
-        // Real jobs in the real bubblewrap sandbox.
-        .testTarget(name: "JobsTests", dependencies: ["Jobs", "ArtifactBuilder"]),
+        // Real jobs in the real bubblewrap sandbox, and a hostile model's escapes (Hostile/).
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "ArtifactBuilder", "Home"], exclude: ["Hostile"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Home"]),
         .testTarget(name: "GitWatcherTests", dependencies: ["GitWatcher"]),
         .testTarget(name: "ArtifactBuilderTests", dependencies: ["ArtifactBuilder", "Home", "LogCapture", .product(name: "Logging", package: "swift-log")]),

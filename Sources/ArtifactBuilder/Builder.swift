@@ -218,7 +218,7 @@ package final class Builder: Sendable {
             try snapshot.extract(to: work)
             for step in config.buildSteps {
                 try await runStep(step, in: work, environment: byKind[step.stage]!.environment,
-                            timeout: config.stages[step.stage]!.resources.timeoutSeconds, say: say)
+                            resources: config.stages[step.stage]!.resources, say: say)
             }
         }
         let configBytes = try snapshot.contents(of: ModelConfig.fileName)
@@ -226,27 +226,41 @@ package final class Builder: Sendable {
                 "python": .string(environments.version)]
     }
 
-    /// Runs a build step with the stage's timeout; the step's whole process group is killed
-    /// then, so a hung step or a daemon it started cannot stall the builds after it.
+    /// Runs a build step in the sandbox model code runs in, under the stage's limits: the
+    /// stage's environment and its interpreter read-only, the scratch copy of the commit
+    /// writable (where it starts), no network, nothing of the home or the registry. The
+    /// timeout, or the step's end, ends its whole tree, so a hung step or a daemon it
+    /// started cannot stall the builds after it.
     private func runStep(
-        _ step: BuildStep, in work: String, environment: PythonEnvironment, timeout: Int, say: BuildProgress
+        _ step: BuildStep, in work: String, environment: PythonEnvironment, resources: Resources, say: BuildProgress
     ) async throws {
         say("step '\(step.name)' in the \(step.stage.rawValue) environment: \(step.run)", metadata: ["build.step": "\(step.name)"])
-        let variables = ProcessSpec.inheritedEnvironment.merging([
-            "PATH": environment.path + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
-            "VIRTUAL_ENV": environment.path, "PYTHONDONTWRITEBYTECODE": "1",
-        ]) { $1 }
-        let result: ProcessResult
+        let variables = [
+            "PATH": environment.path + "/bin:/usr/local/bin:/usr/bin:/bin", "VIRTUAL_ENV": environment.path, "PYTHONDONTWRITEBYTECODE": "1",
+            "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+        ]
+        var sandbox = Sandbox.isolated(reading: Sandbox.interpreterFolders(environment.python))
+        sandbox.mounts.append(.writable(work, at: work))
+        sandbox.workingDirectory = work
+        sandbox.limits = ResourceLimits(memoryBytes: resources.memoryBytes, cpus: resources.cpus)
+        let timeout = resources.timeoutSeconds
+        let run: SandboxResult
         do {
-            result = try await Processes.run(
-                ProcessSpec("/bin/sh", ["-c", step.run], environment: variables, workingDirectory: work), timeout: .seconds(timeout))
+            run = try await sandbox.run("/bin/sh", ["-c", step.run], environment: variables, name: "step-" + step.name, timeout: .seconds(timeout))
         } catch {
             throw BuildFailure("build step '\(step.name)' could not start: \(error)")
         }
+        let result = run.process
         say.output(result.output, metadata: ["build.step": "\(step.name)"])
+        say("step '\(step.name)' ran under \(run.enforcement)" + (run.leftovers > 0 ? "; \(run.leftovers) processes it left running were killed" : ""),
+            level: .debug, metadata: ["build.step": "\(step.name)"])
         if result.timedOut {
             throw BuildFailure("build step '\(step.name)' timed out after \(timeout) s",
                                hint: "make it faster, or raise stages.\(step.stage.rawValue).resources.timeout")
+        }
+        if run.outOfMemoryKills > 0 || (result.status != 0 && run.memoryLimitReached) {
+            throw BuildFailure("build step '\(step.name)' ran out of memory: limit \(ResourceLimits.size(resources.memoryBytes))",
+                               hint: "raise stages.\(step.stage.rawValue).resources.memory")
         }
         guard result.succeeded else {
             throw BuildFailure("build step '\(step.name)' failed with exit status \(result.status): \(result.output.suffix(600))",

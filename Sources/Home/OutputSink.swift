@@ -52,6 +52,12 @@ struct OutputSink: Sendable {
         if descriptor >= 0 { line.withUnsafeBytes { writeToLog($0) } }
     }
 
+    /// Writes a `[slipway: TEXT]` line to the log only (not the tail), before any output.
+    mutating func header(_ text: String) {
+        guard descriptor >= 0 else { return }
+        Array("[slipway: \(text)]\n".utf8).withUnsafeBytes { writeToLog($0) }
+    }
+
     /// Closes the log and returns the tail as text.
     mutating func finish() -> String {
         if descriptor >= 0 {

@@ -20,16 +20,18 @@ package enum Processes {
     /// standard output and error go together, as they arrive, to the file `log` (created
     /// or emptied) up to `logLimit` bytes, then one truncation line, and the rest is
     /// dropped; the last `tailLimit` bytes come back in the result. After `timeout` the
-    /// group gets SIGTERM, then SIGKILL after `grace`.
+    /// group gets SIGTERM, then SIGKILL after `grace`. A `header` is written first, as a
+    /// `[slipway: ...]` line of the log only (how the child's limits are held, say).
     ///
     /// Throws only when the child cannot be started (or a file opened); a child that fails
     /// is a result with its status.
     package static func run(
         _ spec: ProcessSpec, input: String? = nil, log: String? = nil, logLimit: Int = defaultLogLimit,
-        timeout: Duration? = nil, grace: Duration = .seconds(5)
+        timeout: Duration? = nil, grace: Duration = .seconds(5), header: String? = nil
     ) async throws(ProcessError) -> ProcessResult {
         try ProcessGroup.check(spec)
-        let sink = try OutputSink(log: log, limit: logLimit, tailLimit: tailLimit)
+        var sink = try OutputSink(log: log, limit: logLimit, tailLimit: tailLimit)
+        if let header { sink.header(header) }
         let standardInput = try ProcessGroup.openInput(input ?? "/dev/null")
         let outcome: ExecutionResult<Supervised, SequenceOutput, CombinedErrorOutput>
         do {

@@ -1,3 +1,5 @@
+import Home
+
 /// One SageMaker-style job: a stage's script run in its artifact and environment.
 package struct JobSpec: Sendable {
     /// Processing jobs (preprocess, evaluate) see `/opt/ml/processing/...`; training jobs
@@ -41,20 +43,25 @@ package struct JobSpec: Sendable {
     }
 }
 
-/// A job's limits: the stage's `resources` in `slipway.yaml`.
+/// A job's limits: the stage's `resources` in `slipway.yaml`. They hold for the job's
+/// whole process tree (a control group; see `ControlGroup`).
 package struct JobResources: Sendable, Equatable {
-    /// CPUs the job may use (pinned to `ceil(cpus)` of them, and the numeric libraries' thread counts).
+    /// CPUs' worth of time the job may use (a CPU quota), and the numeric libraries' thread counts.
     package var cpus: Double
-    /// The job's address-space limit.
+    /// The most memory the job's processes may hold together.
     package var memoryBytes: Int64
-    /// Seconds before the job's process group is ended.
+    /// Seconds before the job's process tree is ended.
     package var timeoutSeconds: Int
+    /// How many processes and threads the job may have at once.
+    package var processes: Int
 
     /// Limits; the defaults are `slipway.yaml`'s.
-    package init(cpus: Double = 1, memoryBytes: Int64 = 2 << 30, timeoutSeconds: Int = 30 * 60) {
+    package init(cpus: Double = 1, memoryBytes: Int64 = 2 << 30, timeoutSeconds: Int = 30 * 60,
+                 processes: Int = ResourceLimits.defaultProcesses) {
         self.cpus = cpus
         self.memoryBytes = memoryBytes
         self.timeoutSeconds = timeoutSeconds
+        self.processes = processes
     }
 }
 
@@ -72,9 +79,13 @@ package struct JobResult: Sendable {
     package var logPath: String
     /// The script's exit status (0).
     package var status: Int32
+    /// The most memory the job's process tree held at once (nil when no control group measured it).
+    package var peakMemoryBytes: Int64?
 
     /// A result; `logPath` defaults to `output.log` beside the work folder.
-    package init(folder: String, outputs: [String: String], modelArchive: String?, log: String, logPath: String? = nil, status: Int32 = 0) {
+    package init(folder: String, outputs: [String: String], modelArchive: String?, log: String, logPath: String? = nil, status: Int32 = 0,
+                 peakMemoryBytes: Int64? = nil) {
+        self.peakMemoryBytes = peakMemoryBytes
         self.folder = folder
         self.outputs = outputs
         self.modelArchive = modelArchive
@@ -94,9 +105,12 @@ package struct JobFailure: Error, Sendable, CustomStringConvertible {
     package var status: Int32?
     /// The job's output file, when it has one.
     package var logPath: String?
+    /// The most memory the job's process tree held at once, when measured.
+    package var peakMemoryBytes: Int64?
 
     /// A failure.
-    package init(error: String, cause: String, status: Int32? = nil, logPath: String? = nil) {
+    package init(error: String, cause: String, status: Int32? = nil, logPath: String? = nil, peakMemoryBytes: Int64? = nil) {
+        self.peakMemoryBytes = peakMemoryBytes
         self.error = error
         self.cause = cause
         self.status = status

@@ -1,18 +1,23 @@
 import Foundation
 import Home
 
-/// Runs jobs on this machine in a bubblewrap sandbox that makes SageMaker's container
-/// layout real: the artifact read-only at `/opt/ml/code` (and, for processing jobs, at
-/// `/opt/ml/processing/input/code`), inputs read-only, a fresh writable `/opt/ml`, the
-/// rest of the machine read-only, no network unless the stage asks. The stage's limits
-/// hold: the timeout ends the whole process group (SIGTERM, then SIGKILL), memory is an
-/// address-space limit (a script past it fails with "out of memory: limit ..."), and
-/// `cpus` pins the job to that many CPUs (`taskset`, rounded up) and sets the thread
-/// counts numeric libraries use. Training jobs start in `/opt/ml/code`, as in SageMaker's
-/// script mode; processing jobs start in a writable scratch folder, `/opt/ml/tmp`, since
-/// processing scripts often unpack a model into the folder they start in.
+/// Runs jobs on this machine in the bubblewrap `Sandbox` (an unprivileged user with no
+/// capabilities, its own pid, ipc, uts and network namespaces), which makes SageMaker's
+/// container layout real and holds nothing else: the interpreter read-only, the artifact
+/// read-only at `/opt/ml/code` (and, for processing jobs, at `/opt/ml/processing/input/code`),
+/// inputs read-only, a fresh writable `/opt/ml`, a private `/tmp`; no network unless the
+/// stage asks. The stage's limits hold for the job's whole process tree, in a control
+/// group: memory (a tree past it fails with "out of memory: limit ..."), processes, and a
+/// CPU quota (`cpus`, which also sets the thread counts numeric libraries use). The
+/// timeout ends the whole tree (SIGTERM, then SIGKILL); when the job ends, whatever it
+/// started (a `setsid` daemon, say) is killed with it. Training jobs start in
+/// `/opt/ml/code`, as in SageMaker's script mode; processing jobs start in a writable
+/// scratch folder, `/opt/ml/tmp`, since processing scripts often unpack a model into the
+/// folder they start in.
 ///
-/// A job's work folder is `folder/ID`; its output streams to `folder/ID/output.log`.
+/// A job's work folder is `folder/ID`; its output streams to `folder/ID/output.log`, up
+/// to 64 MiB, then a truncation line; the log starts with how the limits are held and
+/// ends with the tree's peak memory.
 package struct LocalSandboxBackend: JobBackend {
     /// Where job work folders go (`HOME/jobs`).
     package let folder: String
@@ -28,9 +33,6 @@ package struct LocalSandboxBackend: JobBackend {
         self.baseEnvironment = baseEnvironment
     }
 
-    /// The most CPUs a job may ask for: a larger count is a mistake, refused as `Job.Failed`.
-    package static let maximumCPUs = 4096
-
     /// `folder/ID/output.log`.
     package func logPath(id: String) -> String { folder + "/" + id + "/output.log" }
 
@@ -39,37 +41,44 @@ package struct LocalSandboxBackend: JobBackend {
         try spec.checkSafe(id: id)  // before the work folder is removed or made
         let work = folder + "/" + id
         let log = logPath(id: id)
-        let cpus = spec.resources.cpus
-        guard cpus.isFinite, cpus > 0, cpus <= Double(Self.maximumCPUs) else {
-            throw JobFailure(error: "Job.Failed", cause: """
-                the \(spec.stage) job cannot start: resources.cpus is \(cpus), not a count of CPUs between 0 and \(Self.maximumCPUs); \
-                set stages.\(spec.stage).resources.cpus to 1, say
-                """)
-        }
         let layout = try SageMakerLayout(spec, work: work)
-        let command = layout.sandbox.processSpec(
-            spec.python, ["/opt/ml/code/" + spec.script] + layout.arguments,
-            environment: baseEnvironment.merging(layout.environment) { $1 })
-        let result: ProcessResult
+        let result: SandboxResult
         do {
-            result = try await Processes.run(command, log: log, timeout: .seconds(spec.resources.timeoutSeconds), grace: grace)
+            result = try await layout.sandbox.run(
+                spec.python, ["/opt/ml/code/" + spec.script] + layout.arguments, environment: baseEnvironment.merging(layout.environment) { $1 },
+                name: "job-" + id, log: log, timeout: .seconds(spec.resources.timeoutSeconds), grace: grace)
         } catch {
             throw JobFailure(error: "Job.Failed", cause: "\(error)", logPath: log)
         }
-        if result.timedOut {
+        let peak = result.peakMemoryBytes.map { "peak memory \(ResourceLimits.size($0)) of \(ResourceLimits.size(spec.resources.memoryBytes))" }
+        Self.append([peak, result.leftovers > 0 ? "\(result.leftovers) processes still running when the job ended were killed" : nil]
+            .compactMap { $0 }, to: log)
+        let process = result.process
+        if process.timedOut {
             throw JobFailure(
                 error: "States.Timeout", cause: "\(spec.stage) ran past its timeout of \(spec.resources.timeoutSeconds) s and was stopped",
-                status: result.status, logPath: log)
+                status: process.status, logPath: log)
         }
-        guard result.status == 0 else {
-            let tail = result.output.split(separator: "\n", omittingEmptySubsequences: false).suffix(15).joined(separator: "\n")
-            if result.output.contains("MemoryError") || result.output.contains("Cannot allocate memory") || result.output.contains("std::bad_alloc") {
+        let tail = process.output.split(separator: "\n", omittingEmptySubsequences: false).suffix(15).joined(separator: "\n")
+        // A process the kernel killed for memory fails the job even when the script carried on.
+        if result.outOfMemoryKills > 0 || (process.status != 0 && result.memoryLimitReached) {
+            throw JobFailure(
+                error: "Job.OutOfMemory",
+                cause: "out of memory: limit \(Self.size(spec.resources.memoryBytes)) for \(spec.stage)\(peak.map { " (\($0))" } ?? "")"
+                    + (result.outOfMemoryKills > 0 ? ", \(result.outOfMemoryKills) processes killed" : "")
+                    + "; raise stages.\(spec.stage).resources.memory\n\(tail)",
+                status: process.status, logPath: log, peakMemoryBytes: result.peakMemoryBytes)
+        }
+        guard process.status == 0 else {
+            if process.output.contains("MemoryError") || process.output.contains("Cannot allocate memory")
+                || process.output.contains("std::bad_alloc") {
                 throw JobFailure(
                     error: "Job.OutOfMemory",
-                    cause: "out of memory: limit \(Self.size(spec.resources.memoryBytes)) for \(spec.stage); raise stages.\(spec.stage).resources.memory\n\(tail)",
-                    status: result.status, logPath: log)
+                    cause: "out of memory: limit \(Self.size(spec.resources.memoryBytes)) for \(spec.stage)\(peak.map { " (\($0))" } ?? ""); "
+                        + "raise stages.\(spec.stage).resources.memory\n\(tail)",
+                    status: process.status, logPath: log, peakMemoryBytes: result.peakMemoryBytes)
             }
-            throw JobFailure(error: "Job.Failed", cause: "\(spec.script) exited with status \(result.status):\n\(tail)", status: result.status, logPath: log)
+            throw JobFailure(error: "Job.Failed", cause: "\(spec.script) exited with status \(process.status):\n\(tail)", status: process.status, logPath: log)
         }
         var archive: String?
         if spec.kind == .training {
@@ -79,7 +88,15 @@ package struct LocalSandboxBackend: JobBackend {
         }
         return JobResult(
             folder: layout.ml, outputs: Dictionary(uniqueKeysWithValues: spec.outputs.map { ($0, layout.ml + "/processing/" + $0) }),
-            modelArchive: archive, log: result.output, logPath: log, status: result.status)
+            modelArchive: archive, log: result.process.output, logPath: log, status: result.process.status, peakMemoryBytes: result.peakMemoryBytes)
+    }
+
+    /// Appends `[slipway: LINE]` lines to the job's log (a failure to is left: the log is for people).
+    static func append(_ lines: [String], to log: String) {
+        guard !lines.isEmpty, let handle = FileHandle(forWritingAtPath: log) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: Data(lines.map { "[slipway: \($0)]\n" }.joined().utf8))
     }
 
     /// `tar -czf ARCHIVE -C FOLDER .`
@@ -96,9 +113,5 @@ package struct LocalSandboxBackend: JobBackend {
     }
 
     /// `512MiB`, `2GiB`: how limits print.
-    static func size(_ bytes: Int64) -> String {
-        if bytes % (1 << 30) == 0 { return "\(bytes >> 30)GiB" }
-        if bytes % (1 << 20) == 0 { return "\(bytes >> 20)MiB" }
-        return "\(bytes) bytes"
-    }
+    static func size(_ bytes: Int64) -> String { ResourceLimits.size(bytes) }
 }

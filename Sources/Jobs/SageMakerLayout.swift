@@ -1,4 +1,5 @@
 import Foundation
+import Home
 import JSON
 
 /// A job's SageMaker container layout on the host: the work folder that becomes
@@ -32,7 +33,7 @@ struct SageMakerLayout {
     }
 
     private struct Parts {
-        var sandbox = Sandbox.hostReadOnly()
+        var sandbox = Sandbox(mounts: [])
         var environment: [String: String] = [:]
         var arguments: [String] = []
     }
@@ -83,13 +84,12 @@ struct SageMakerLayout {
             try Data(hyperparameters.serializedBytes(pretty: true)).write(to: URL(fileURLWithPath: ml + "/input/config/hyperparameters.json"))
         }
 
-        var sandbox = Sandbox.hostReadOnly()
-        sandbox.mounts += [.writable(ml, at: "/opt/ml"), .readOnly(spec.codePath, at: "/opt/ml/code")] + binds
+        // Only the interpreter, the code, the inputs and the job's own /opt/ml: no home, no registry.
+        var sandbox = Sandbox.isolated(reading: Sandbox.interpreterFolders(spec.python), network: spec.network)
+        sandbox.mounts += [.temporary(at: "/opt"), .writable(ml, at: "/opt/ml"), .readOnly(spec.codePath, at: "/opt/ml/code")] + binds
         if spec.kind == .processing { sandbox.mounts.append(.readOnly(spec.codePath, at: "/opt/ml/processing/input/code")) }
-        sandbox.network = spec.network
         sandbox.workingDirectory = spec.kind == .processing ? "/opt/ml/tmp" : "/opt/ml/code"
-        sandbox.memoryBytes = spec.resources.memoryBytes
-        sandbox.cpus = spec.resources.cpus
+        sandbox.limits = ResourceLimits(memoryBytes: spec.resources.memoryBytes, cpus: spec.resources.cpus, processes: spec.resources.processes)
         parts = Parts(sandbox: sandbox, environment: environment, arguments: arguments)
     }
 

@@ -4,10 +4,12 @@ import Jobs
 import Registry
 
 /// The real launcher: `slipway_worker.py` as a long-lived child of the process layer
-/// (`Processes.withChild`), in the bubblewrap `Sandbox` that stage jobs share: the machine
-/// read-only, the code and the model read-only at `/opt/ml/code` and `/opt/ml/model`, a
-/// writable `/opt/ml/tmp`, no network, the serve stage's memory limit; its stderr appended
-/// to the variant's log. Frames go to its stdin and come from its stdout.
+/// (`Sandbox.withChild`), in the bubblewrap `Sandbox` that stage jobs share: an
+/// unprivileged user with no capabilities, only the interpreter, the code and the model
+/// read-only at `/opt/ml/code` and `/opt/ml/model`, a writable `/opt/ml/tmp`, no network;
+/// the serve stage's memory limit, a process cap and one CPU's quota for the worker's
+/// whole tree (a control group, ended with the worker); its stderr appended to the
+/// variant's log. Frames go to its stdin and come from its stdout.
 struct SandboxWorkerLauncher: WorkerLauncher {
     /// A worker that dies must not take the agent with it: writing to its closed pipe fails
     /// with EPIPE instead of raising SIGPIPE.
@@ -16,7 +18,9 @@ struct SandboxWorkerLauncher: WorkerLauncher {
     func withWorker(_ spec: WorkerSpec, id: String, clock: ServingClock, grace: Duration,
                     _ body: @escaping @Sendable (any WorkerConnection) async throws -> Void) async throws {
         Self.ignoreBrokenPipes
-        try await Processes.withChild(Self.processSpec(spec), errorLog: spec.logFile, grace: grace) { child in
+        let (sandbox, environment) = Self.sandbox(spec)
+        try await sandbox.withChild(spec.python, ["/opt/slipway/slipway_worker.py"], environment: environment, name: "worker-" + id,
+                                    errorLog: spec.logFile, grace: grace) { child in
             let connection = ChildConnection(child)
             let failure: (any Error)?
             do {
@@ -32,19 +36,19 @@ struct SandboxWorkerLauncher: WorkerLauncher {
         }
     }
 
-    /// The sandboxed worker command.
-    static func processSpec(_ spec: WorkerSpec) -> ProcessSpec {
-        var sandbox = Sandbox.hostReadOnly()
-        sandbox.mounts += [.temporary(at: "/opt/ml/tmp"), .readOnly(spec.code, at: "/opt/ml/code"), .readOnly(spec.modelFolder, at: "/opt/ml/model"),
-                           .readOnly(spec.workerScript, at: "/opt/slipway/slipway_worker.py")]
+    /// The worker's sandbox and environment.
+    static func sandbox(_ spec: WorkerSpec) -> (Sandbox, [String: String]) {
+        var sandbox = Sandbox.isolated(reading: Sandbox.interpreterFolders(spec.python))
+        sandbox.mounts += [.temporary(at: "/opt"), .temporary(at: "/opt/ml/tmp"), .readOnly(spec.code, at: "/opt/ml/code"),
+                           .readOnly(spec.modelFolder, at: "/opt/ml/model"), .readOnly(spec.workerScript, at: "/opt/slipway/slipway_worker.py")]
         sandbox.workingDirectory = "/opt/ml/code"
-        sandbox.memoryBytes = spec.memoryBytes
+        sandbox.limits = ResourceLimits(memoryBytes: spec.memoryBytes, cpus: 1)
         let environment = [
             "PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/opt/ml/tmp", "TMPDIR": "/opt/ml/tmp",
             "SAGEMAKER_PROGRAM": spec.script, "SM_MODEL_DIR": "/opt/ml/model", "SLIPWAY_CODE_DIR": "/opt/ml/code",
             "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         ]
-        return sandbox.processSpec(spec.python, ["/opt/slipway/slipway_worker.py"], environment: environment)
+        return (sandbox, environment)
     }
 }
 

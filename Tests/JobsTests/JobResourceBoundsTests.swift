@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import Home
 @testable import Jobs
 
-/// A job asking for an impossible number of CPUs (`cpus: 1e300`, `.inf`) is a task
-/// failure, `Job.Failed` with the cause, before anything starts; it never traps the agent.
+/// A job asking for an impossible number of CPUs (`cpus: 1e300`, `.inf`) is refused
+/// (`Job.InvalidSpec`, with the cause) before anything starts; it never traps the agent.
 @Suite struct JobResourceBoundsTests {
     @Test(arguments: [1e300, Double.infinity, Double.nan, 0, -1, 5000])
     func aJobAskingForAnImpossibleCPUCountFailsWithoutStarting(cpus: Double) async throws {
@@ -15,8 +16,8 @@ import Testing
             _ = try await LocalSandboxBackend(folder: root + "/jobs").run(spec, id: "cpus")
             Issue.record("a job with cpus \(cpus) ran")
         } catch {
-            #expect(error.error == "Job.Failed")
-            #expect(error.cause.contains("resources.cpus is \(cpus)"), "\(error.cause)")
+            #expect(error.error == "Job.InvalidSpec")
+            #expect(error.cause.contains("cpus \(cpus) is outside"), "\(error.cause)")
             #expect(!FileManager.default.fileExists(atPath: root + "/jobs/cpus"), "nothing was prepared")
         }
     }

@@ -147,13 +147,21 @@ import Testing
             }
             var seen = false
             for _ in 0..<250 where !seen {
-                seen = (try? String(contentsOfFile: log, encoding: .utf8)) == "started\n"
+                seen = (try? String(contentsOfFile: log, encoding: .utf8)).map(Self.scriptLines) == "started\n"
                 try await Task.sleep(for: .milliseconds(10))
             }
             #expect(seen, "the job's first line was not in \(log) while it ran")
             try await group.waitForAll()
         }
-        #expect(try String(contentsOfFile: log, encoding: .utf8) == "started\ndone\n")
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(Self.scriptLines(text) == "started\ndone\n")
+        #expect(text.hasPrefix("[slipway: limits by cgroup v1: memory 1GiB, 256 processes, 1.0 CPUs]\n"), "\(text)")
+        #expect(text.contains("[slipway: peak memory "), "\(text)")
+    }
+
+    /// A log without Slipway's own `[slipway: ...]` lines: what the script printed.
+    static func scriptLines(_ log: String) -> String {
+        log.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("[slipway: ") }.joined(separator: "\n")
     }
 
     /// Finding 1, at the layer that builds the path: an input named like a path made the

@@ -98,8 +98,9 @@ final class ServingFixture: Sendable {
 
     static let python: String = {
         for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            // A pyenv shim is a shell script that needs pyenv, which the sandbox does not hold.
             let candidate = "\(folder)/python3"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            if !folder.hasSuffix("/shims"), FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return "/usr/bin/python3"
     }()
