@@ -114,8 +114,10 @@ import Testing
             #expect(await eventually { launcher.live == 0 })
             #expect(pool.pruneDead() == 1)
             try await pool.grow(by: 1, healthTimeout: .seconds(10))
-            let next = await ask(pool, sleep: 1)
-            #expect(next?.status == 200, "\(next?.error ?? "")")
+            async let next: Void = answers.put("next", await ask(pool, sleep: 1))
+            #expect(await advance(clock) { answers["next"] != nil })
+            await next
+            #expect(answers["next"]?.status == 200, "\(answers["next"]?.error ?? "")")
             #expect(pool.counts.errors == 2 && pool.counts.clientErrors == 0)
         }
     }
