@@ -56,7 +56,10 @@ let package = Package(
         .target(name: "Jobs", dependencies: ["Registry", "Home", "JSON"]),
         // Endpoints, Python worker pools, blue/green updates, autoscaling.
         .target(name: "Serving", dependencies: ["Registry", "Home", "Jobs", .product(name: "Hummingbird", package: "hummingbird"),
+                                           .product(name: "HummingbirdCore", package: "hummingbird"),
                                            .product(name: "HTTPTypes", package: "swift-http-types"),
+                                           // The connection guard sits in the server's NIO pipeline, beside the HTTP/1 decoder.
+                                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                                            .product(name: "Logging", package: "swift-log"),
                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                 resources: [.copy("Python")]),

@@ -69,6 +69,7 @@ package final class Agent: Sendable {
     /// stops the others).
     package func run() async throws {
         logger.info("agent running", metadata: ["home.path": "\(configuration.home)", "process.pid": "\(getpid())"])
+        FileLimit.raise(logger: logger)
         sweepScratchFolders()
         var group = ServiceGroupConfiguration(
             services: services().map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,

@@ -13,12 +13,12 @@ struct Composite {
 
     func invoke(_ invocation: Invocation) async -> (variant: VariantConfig?, result: InvocationResult) {
         guard let request = try? JSONValue(parsing: invocation.body) else {
-            return (nil, .failure(400, "endpoint '\(runtime.name)' combines models and takes a JSON object; the body is not valid JSON"))
+            return (nil, .failure(400, "endpoint '\(runtime.name)' combines models and takes a JSON object; the body is not valid JSON", .client))
         }
         let (planner, planned) = await ask(["phase": "requests", "request": request])
         guard planned.status == 200 else { return (planner, planned) }
         guard let payloads = try? JSONValue(parsing: planned.body) else {
-            return (planner, .failure(500, "the requests phase of '\(runtime.name)' did not answer JSON"))
+            return (planner, .failure(500, "the requests phase of '\(runtime.name)' did not answer JSON", .model))
         }
         var answers: [String: JSONValue] = [:]
         var versions: [String: JSONValue] = [:]
@@ -37,7 +37,7 @@ struct Composite {
         }
         for (member, variant, result) in results.sorted(by: { $0.0 < $1.0 }) {
             guard result.status == 200, let answer = try? JSONValue(parsing: result.body) else {
-                return (planner, .failure(502, "member '\(member)' (endpoint '\(members[member] ?? "")') answered \(result.status): \(result.error ?? String(decoding: result.body, as: UTF8.self))"))
+                return (planner, .failure(502, "member '\(member)' (endpoint '\(members[member] ?? "")') answered \(result.status): \(result.error ?? String(decoding: result.body, as: UTF8.self))", result.cause ?? .model))
             }
             answers[member] = answer
             versions[member] = ["endpoint": .string(members[member] ?? ""), "model": .string(variant?.model ?? ""),

@@ -64,11 +64,11 @@ package final class EndpointManager: Service, Sendable {
     func invokeVariant(endpoint: String, _ invocation: Invocation, depth: Int) async -> (variant: VariantConfig?, result: InvocationResult) {
         guard let runtime = runtimes.withLock({ $0[endpoint] }) else {
             let known = runtimes.withLock { $0.keys.sorted() }
-            return (nil, .failure(404, "no endpoint '\(endpoint)'; endpoints here: \(known.isEmpty ? "none" : known.joined(separator: ", ")) (see `slipway endpoints list`)"))
+            return (nil, .failure(404, "no endpoint '\(endpoint)'; endpoints here: \(known.isEmpty ? "none" : known.joined(separator: ", ")) (see `slipway endpoints list`)", .client))
         }
         let members = runtime.state.withLock { $0.applied?.members ?? [:] }
         guard !members.isEmpty else { return await runtime.invoke(invocation) }
-        guard depth < 4 else { return (nil, .failure(508, "composite endpoints call each other more than 4 deep; check their compose sections")) }
+        guard depth < 4 else { return (nil, .failure(508, "composite endpoints call each other more than 4 deep; check their compose sections", .model)) }
         return await Composite(manager: self, runtime: runtime, members: members, depth: depth).invoke(invocation)
     }
 

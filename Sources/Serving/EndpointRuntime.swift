@@ -44,7 +44,7 @@ final class EndpointRuntime: Sendable {
             if let result = await pool.invoke(invocation) { return (pool.variant, result) }
         }
         let status = state.withLock { $0.machine.status }
-        return (nil, .failure(503, "endpoint '\(name)' has no variant in service (status \(status)); see `slipway endpoints describe \(name)`"))
+        return (nil, .failure(503, "endpoint '\(name)' has no variant in service (status \(status)); see `slipway endpoints describe \(name)`", .unavailable))
     }
 
     private func pick() -> WorkerPool? {

@@ -1,7 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import Registry
 import ServiceLifecycle
 
@@ -12,7 +14,8 @@ import ServiceLifecycle
 /// `{"error": "..."}`: 404 for an unknown endpoint, 413 for a body past the limit, 415 and
 /// 400 from the model's input handling, 406 for an Accept it cannot produce, 500 with the
 /// model's message when it raised, 503 while no variant is in service, 504 when a worker
-/// took too long.
+/// took too long. Connections are bounded by ``ServerLimits``: idle and slow ones are closed,
+/// and past the cap only `/ping` is served, from a reserve.
 package struct EndpointServer: Service, Sendable {
     /// The endpoints served.
     package let manager: EndpointManager
@@ -21,14 +24,20 @@ package struct EndpointServer: Service, Sendable {
     package let port: Int
     /// The largest request body accepted (SageMaker's real-time limit is 6 MB).
     package var maxBodyBytes = 6 << 20
+    /// Timeouts and the cap on open connections.
+    package let limits: ServerLimits
+    /// The connections open now, and those refused (past the cap).
+    package let connections: ConnectionCounter
     private let logger: Logger
     private let onListening: @Sendable (Int) async -> Void
 
     /// A server for `manager`'s endpoints on `host:port` (port 0: any free one), logging to
-    /// `logger`; `onListening` gets the bound port once it listens.
-    package init(manager: EndpointManager, host: String = "127.0.0.1", port: Int, logger: Logger,
+    /// `logger`, bounding connections by `limits`; `onListening` gets the bound port once it listens.
+    package init(manager: EndpointManager, host: String = "127.0.0.1", port: Int, limits: ServerLimits = ServerLimits(), logger: Logger,
                  onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.manager = manager
+        self.limits = limits
+        connections = ConnectionCounter(limits: limits)
         self.host = host
         self.port = port
         self.logger = logger
@@ -61,8 +70,11 @@ package struct EndpointServer: Service, Sendable {
             if let variant, let field = Self.variantHeader { headers[field] = variant }
             return Response(status: .init(code: result.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.body)))
         }
+        let counter = connections
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionGuardInstaller(counter: counter)],
+                                               idleTimeout: .nanoseconds(Int64(limits.idleTimeout / .nanoseconds(1))))
         let app = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "slipway"),
+            router: router, server: .http1(configuration: http1), configuration: .init(address: .hostname(host, port: port), serverName: "slipway"),
             onServerRunning: { [onListening] channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
         // Hummingbird's Application is a Service: it ends on the graceful shutdown of the group this runs in.
         try await app.run()

@@ -51,11 +51,14 @@ struct UpdateMachine: Sendable, Equatable {
         case recordRestore(generation: Int, failure: String?)
     }
 
-    /// One variant's requests and 5xx answers since traffic last moved.
+    /// One variant's requests since traffic last moved: all of them, those that failed for
+    /// the server's causes (`errors`, what a bake judges), and those that failed for the
+    /// client's (`clientErrors`: malformed, unsupported or too large; never held against it).
     struct Counts: Sendable, Equatable {
         var variant: String
         var requests: Int
         var errors: Int
+        var clientErrors = 0
     }
 
     /// How often a bake looks at the error counts.
@@ -146,9 +149,13 @@ struct UpdateMachine: Sendable, Equatable {
     mutating func bakeChecked(generation: Int, waited: Duration, counts: [Counts]) -> Action {
         guard case .shifting(generation, let step, let before) = phase else { return .none }
         let baked = before + waited
-        for count in counts where count.requests >= traffic.minimumRequests && count.requests > 0 {
-            if Double(count.errors) / Double(count.requests) > traffic.errorThreshold {
-                let reason = "variant '\(count.variant)' answered \(count.errors) of \(count.requests) requests with an error during the bake (threshold \(Int(traffic.errorThreshold * 100))%)"
+        for count in counts {
+            // The client's mistakes say nothing of the version: judge the other requests only.
+            let judged = count.requests - count.clientErrors
+            guard judged >= traffic.minimumRequests, judged > 0 else { continue }
+            if Double(count.errors) / Double(judged) > traffic.errorThreshold {
+                let ignored = count.clientErrors > 0 ? "; \(count.clientErrors) client errors not counted" : ""
+                let reason = "variant '\(count.variant)' answered \(count.errors) of \(judged) requests with an error during the bake (threshold \(Int(traffic.errorThreshold * 100))%\(ignored))"
                 phase = .rollingBack(generation: generation, reason: reason)
                 return .rollBack(generation: generation, reason: reason)
             }

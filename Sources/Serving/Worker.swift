@@ -110,9 +110,11 @@ final class Worker: Sendable {
             if status == 200 {
                 return InvocationResult(status: 200, contentType: answer.header["content_type"]?.stringValue ?? "application/json", body: answer.body)
             }
-            return .failure(status, answer.header["error"]?.stringValue ?? "the model failed")
+            return .failure(status, answer.header["error"]?.stringValue ?? "the model failed", .answered(status))
         case .failure(let error):
-            return .failure(error.timedOut ? 504 : error.busy ? 503 : 500, error.message)
+            if error.timedOut { return .failure(504, error.message, .timedOut) }
+            if error.busy { return .failure(503, error.message, .busy) }
+            return .failure(500, error.message, .workerLost)
         }
     }
 

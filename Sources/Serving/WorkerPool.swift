@@ -30,6 +30,7 @@ final class WorkerPool: Sendable {
         var inFlight = 0
         var requests = 0
         var errors = 0
+        var clientErrors = 0
         var serial = 0
         /// Workers started but not yet healthy; `abort` kills them.
         var unready: [Worker] = []
@@ -58,9 +59,12 @@ final class WorkerPool: Sendable {
     var plannedCount: Int { state.withLock { $0.workers.filter(\.isAlive).count + $0.starting } }
     /// Requests in this pool now, queued or running.
     var inFlight: Int { state.withLock { $0.inFlight } }
-    /// Requests answered and how many of them were 5xx, since `resetCounts`.
-    var counts: UpdateMachine.Counts { state.withLock { .init(variant: variant.name, requests: $0.requests, errors: $0.errors) } }
-    func resetCounts() { state.withLock { $0.requests = 0; $0.errors = 0 } }
+    /// Requests answered, how many failed for the server's causes and how many for the
+    /// client's, since `resetCounts`.
+    var counts: UpdateMachine.Counts {
+        state.withLock { .init(variant: variant.name, requests: $0.requests, errors: $0.errors, clientErrors: $0.clientErrors) }
+    }
+    func resetCounts() { state.withLock { $0.requests = 0; $0.errors = 0; $0.clientErrors = 0 } }
 
     /// Starts `count` more workers and waits until each has loaded its model and answered a
     /// ping. If any fails, all of them are stopped and the error thrown.
@@ -163,7 +167,7 @@ final class WorkerPool: Sendable {
         if let worker {
             result = await worker.invoke(invocation, clock: context.clock, limits: context.limits)
         } else {
-            result = .failure(503, "variant '\(variant.name)' has no running worker; it is starting or restarting, retry shortly")
+            result = .failure(503, "variant '\(variant.name)' has no running worker; it is starting or restarting, retry shortly", .unavailable)
         }
         let idle = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             if let worker {
@@ -172,7 +176,11 @@ final class WorkerPool: Sendable {
             }
             state.inFlight -= 1
             state.requests += 1
-            if result.status >= 500 { state.errors += 1 }
+            switch result.cause {
+            case .some(let cause) where cause.countsAgainstVersion: state.errors += 1
+            case .some: state.clientErrors += 1
+            case .none: break
+            }
             guard state.inFlight == 0 else { return [] }
             defer { state.idleWaiters.removeAll() }
             return state.idleWaiters

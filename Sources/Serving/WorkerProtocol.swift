@@ -15,17 +15,45 @@ package struct Invocation: Sendable {
     }
 }
 
-/// A model's answer: an HTTP-like status, the body and its type; `error` when it failed.
+/// A model's answer: an HTTP-like status, the body and its type; `error` and `cause` when it failed.
 package struct InvocationResult: Sendable {
     /// The HTTP status to answer with, the body and its type, and the error message of a failure.
     package var status: Int
     package var contentType: String
     package var body: [UInt8]
     package var error: String?
+    /// Who a failure is owed to (nil for an answer); a bake counts only the server's failures.
+    package var cause: FailureCause?
 
-    static func failure(_ status: Int, _ message: String) -> InvocationResult {
-        InvocationResult(status: status, contentType: "application/json", body: Array(JSONValue.object(["error": .string(message)]).serialized().utf8), error: message)
+    static func failure(_ status: Int, _ message: String, _ cause: FailureCause) -> InvocationResult {
+        InvocationResult(status: status, contentType: "application/json", body: Array(JSONValue.object(["error": .string(message)]).serialized().utf8),
+                         error: message, cause: cause)
     }
+}
+
+/// Why an invocation failed. The client's mistakes (`client`: a malformed body, a content
+/// type or an Accept the model does not take, a body too large, an unknown endpoint) say
+/// nothing of a version's health, so a bake never counts them; every other cause is the
+/// server's and does.
+package enum FailureCause: String, Sendable, Equatable, CaseIterable {
+    /// The request was wrong (4xx).
+    case client
+    /// The model raised while handling a valid request (500).
+    case model
+    /// The worker's process exited or was lost mid-request (500).
+    case workerLost
+    /// The model took past the request timeout; its worker was killed (504).
+    case timedOut
+    /// Every worker stayed busy past the queue timeout (503).
+    case busy
+    /// No variant or worker could take the request (503: starting, restarting, draining).
+    case unavailable
+
+    /// Whether a bake counts it as an error of the version that answered.
+    package var countsAgainstVersion: Bool { self != .client }
+
+    /// The cause of a status a model's worker answered with.
+    static func answered(_ status: Int) -> FailureCause { (400..<500).contains(status) ? .client : .model }
 }
 
 /// What a worker process needs: the variant's code, interpreter, unpacked model and limits.

@@ -20,11 +20,12 @@ import Testing
             let unknown = try await serving.invoke("nothing", "[1]")
             #expect(unknown.status == 404)
             #expect(unknown.json?["error"]?.stringValue?.contains("no endpoint 'nothing'") == true, "\(unknown.body)")
+            // The model's input_fn rejecting the request is the client's error.
             let wrongType = try await serving.invoke("prices", "1,2", contentType: "text/csv")
-            #expect(wrongType.status == 500)
+            #expect(wrongType.status == 400)
             #expect(wrongType.json?["error"]?.stringValue?.contains("ValueError: send application/json") == true, "\(wrongType.body)")
             let malformed = try await serving.invoke("prices", "[1, 2")
-            #expect(malformed.status == 500)
+            #expect(malformed.status == 400)
             #expect(malformed.json?["error"]?.stringValue?.contains("JSONDecodeError") == true, "\(malformed.body)")
             let huge = try await serving.invoke("prices", "[" + String(repeating: "1,", count: 4 << 20) + "1]")
             #expect(huge.status == 413)
@@ -121,6 +122,40 @@ import Testing
             #expect(all.contains { $0.variant == "demand-v2" }, "the canary took some traffic")
             for _ in 0..<5 { #expect(try await serving.invoke("prices", "[2]").variant == "demand-v1") }
         }
+    }
+
+    @Test func malformedRequestsDuringACanarysBakeDoNotRollBackAHealthyVersion() async throws {
+        try await ServingFixture.with { serving in
+            try await serving.deploy("prices", EndpointConfig(variants: [try serving.variant("demand", version: 1)]))
+            var canary = EndpointConfig(variants: [try serving.variant("demand", version: 2)])
+            canary.traffic.mode = .canary
+            canary.traffic.step = 0.5
+            canary.traffic.bakeSeconds = 20
+            let finished = Flag()
+            async let good = serving.load("prices", clients: 1) { finished.isSet }
+            // A hostile client: JSON cut short, and a content type the model's input_fn refuses.
+            async let bad = Self.malformed(serving, until: finished)
+            let generation = try serving.records.beginUpdate("prices", config: canary, by: "test")
+            let status = try await serving.settled("prices", generation: generation)
+            finished.set()
+            let (served, refused) = (await good, try await bad)
+            #expect(status["lastUpdate"]?["outcome"] == "Succeeded", "\(status)")
+            let refusedByCanary = refused.filter { $0.variant == "demand-v2" }
+            #expect(refusedByCanary.count >= 8, "the canary saw malformed requests: \(refusedByCanary.count)")
+            #expect(refused.allSatisfy { $0.status == 400 }, "\(refused.filter { $0.status != 400 }.prefix(3).map(\.body))")
+            #expect(served.allSatisfy { $0.status == 200 })
+            #expect(try await serving.invoke("prices", "[1]").variant == "demand-v2")
+        }
+    }
+
+    /// Malformed requests, one after another, until `finished`.
+    static func malformed(_ serving: ServingFixture, until finished: Flag) async throws -> [ServingFixture.Answer] {
+        var answers: [ServingFixture.Answer] = []
+        while !finished.isSet {
+            answers.append(try await serving.invoke("prices", "[1, 2"))
+            answers.append(try await serving.invoke("prices", "1,2", contentType: "text/csv"))
+        }
+        return answers
     }
 
     @Test func autoscalingAddsWorkersUnderLoadAndRemovesThemWhenIdle() async throws {

@@ -20,6 +20,8 @@ final class ServingFixture: Sendable {
     let clock = ManualClock()
     private let bound = Atomic<Int>(0)
     var port: Int { bound.load(ordering: .relaxed) }
+    /// The server's connection counter, once it is made.
+    let connections = Mutex<ConnectionCounter?>(nil)
     static let quiet = Logger(label: "slipway.test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     private init(root existing: String?) throws {
@@ -37,15 +39,17 @@ final class ServingFixture: Sendable {
     /// Runs `body` with a manager and a server for a new home (or the one at `root`, to play
     /// a restarted agent), then shuts both down gracefully, checks that no worker process is
     /// left, and removes the home unless `keep`.
-    static func with(root: String? = nil, _ body: (ServingFixture) async throws -> Void) async throws {
-        _ = try await withHome(root: root, keep: false, body)
+    static func with(root: String? = nil, limits: ServerLimits = ServerLimits(), _ body: (ServingFixture) async throws -> Void) async throws {
+        _ = try await withHome(root: root, keep: false, limits: limits, body)
     }
 
     /// `with`, returning the home's path (kept when `keep`); `graceful: false` cancels the
     /// services instead of shutting them down gracefully.
-    static func withHome(root: String? = nil, keep: Bool, graceful: Bool = true, _ body: (ServingFixture) async throws -> Void) async throws -> String {
+    static func withHome(root: String? = nil, keep: Bool, graceful: Bool = true, limits: ServerLimits = ServerLimits(),
+                         _ body: (ServingFixture) async throws -> Void) async throws -> String {
         let fixture = try ServingFixture(root: root)
-        let server = EndpointServer(manager: fixture.manager, port: 0, logger: quiet) { port in fixture.bound.store(port, ordering: .relaxed) }
+        let server = EndpointServer(manager: fixture.manager, port: 0, limits: limits, logger: quiet) { port in fixture.bound.store(port, ordering: .relaxed) }
+        fixture.connections.withLock { $0 = server.connections }
         let group = ServiceGroup(configuration: .init(services: [fixture.manager, server], logger: quiet))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

@@ -84,6 +84,22 @@ import Testing
         #expect(machine.desired(generation: 3, traffic: TrafficConfig()) == .startPools(generation: 3))
     }
 
+    @Test func clientErrorsDuringABakeAreNotHeldAgainstTheVersion() {
+        var machine = serving()
+        _ = machine.desired(generation: 2, traffic: traffic(.canary, step: 0.5, bake: 20))
+        #expect(machine.poolsStarted(generation: 2) == .shiftTraffic(generation: 2, share: 0.5))
+        // 8 malformed requests (400) and 2 served: nothing to hold against it, and too few to judge.
+        let malformed = UpdateMachine.Counts(variant: "v2", requests: 10, errors: 0, clientErrors: 8)
+        #expect(machine.bakeChecked(generation: 2, waited: .milliseconds(100), counts: [malformed]) == .wait(generation: 2, duration: .milliseconds(100)))
+        // The same 8 with the model failing 2 of the 7 it was asked properly: rolled back, on 7.
+        let failing = UpdateMachine.Counts(variant: "v2", requests: 15, errors: 2, clientErrors: 8)
+        guard case .rollBack(2, let reason) = machine.bakeChecked(generation: 2, waited: .milliseconds(100), counts: [failing]) else {
+            Issue.record("a failing canary was not rolled back")
+            return
+        }
+        #expect(reason.contains("2 of 7 requests") && reason.contains("8 client errors not counted"), "\(reason)")
+    }
+
     @Test func aFailedHealthCheckRollsBackOrFailsWhenNothingServes() {
         var first = UpdateMachine()
         _ = first.desired(generation: 1, traffic: TrafficConfig())

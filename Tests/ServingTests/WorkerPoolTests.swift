@@ -89,6 +89,39 @@ import Testing
         }
     }
 
+    @Test func aHungRequestFreesItsOnlyWorkerAtItsDeadlineAndTheNextRequestIsServed() async throws {
+        var limits = WorkerLimits()
+        limits.requestTimeout = .seconds(10)
+        limits.queueTimeout = .seconds(5)
+        try await withPool(workers: 1, limits: limits) { pool, clock, launcher in
+            let answers = Answers()
+            async let hung: Void = answers.put("hung", await ask(pool, sleep: 100_000))
+            #expect(await eventually { pool.inFlight == 1 })
+            // Behind it, a request waits for the busy worker: 503 at its queue timeout, not held.
+            async let queued: Void = answers.put("queued", await ask(pool, sleep: 1))
+            #expect(await eventually { pool.inFlight == 2 })
+            #expect(await advance(clock) { answers["queued"] != nil })
+            await queued
+            #expect(answers["queued"]?.status == 503)
+            #expect(answers["queued"]?.cause == .busy)
+            #expect(clock.now.offset < .seconds(10), "the queued request was answered before the hung one's deadline")
+            #expect(await advance(clock) { answers["hung"] != nil })
+            await hung
+            #expect(answers["hung"]?.status == 504)
+            #expect(answers["hung"]?.cause == .timedOut)
+            #expect(clock.now.offset < .seconds(20), "the hung request ended at its deadline, not when the model gave up")
+            // The stuck worker was killed; its replacement (the manager's maintain does this) serves.
+            #expect(await eventually { launcher.live == 0 })
+            #expect(pool.pruneDead() == 1)
+            try await pool.grow(by: 1, healthTimeout: .seconds(10))
+            async let next: Void = answers.put("next", await ask(pool, sleep: 1))
+            #expect(await advance(clock) { answers["next"] != nil })
+            await next
+            #expect(answers["next"]?.status == 200, "\(answers["next"]?.error ?? "")")
+            #expect(pool.counts.errors == 2 && pool.counts.clientErrors == 0)
+        }
+    }
+
     @Test func aRequestWaitingForABusyWorkerGivesUp() async throws {
         var limits = WorkerLimits()
         limits.requestTimeout = .seconds(100)

@@ -208,6 +208,22 @@ def as_bytes(body, handler):
                     f"got {type(body).__name__}")
 
 
+# Exceptions an input_fn raises when the request is wrong (bad JSON, a content type it does
+# not take, a missing field): the client's error (400), which never counts toward rolling
+# back a new version, unlike a model's failure (500).
+CLIENT_ERRORS = (ValueError, TypeError, KeyError, IndexError, UnicodeError)
+
+
+def read_input(input_fn, body, content_type):
+    try:
+        return input_fn(body, content_type)
+    except HandlerError:
+        raise
+    except CLIENT_ERRORS as error:
+        name, message = type(error).__name__, str(error)
+        raise HandlerError(400, f"{name}: {message}" if message else name) from None
+
+
 class Worker:
     def __init__(self, module, model_dir, default_accept):
         self.script = os.path.basename(getattr(module, "__file__", "") or "the script")
@@ -229,7 +245,7 @@ class Worker:
             result = self.transform_fn(self.model, body, content_type, accept)
             handler = "transform_fn"
         else:
-            data = self.input_fn(body, content_type)
+            data = read_input(self.input_fn, body, content_type)
             prediction = self.predict_fn(data, self.model)
             result = self.output_fn(prediction, accept)
             handler = "output_fn"

@@ -406,10 +406,10 @@ class CustomHandlerTests(WorkerTestCase):
         body = self.assert_ok(worker.invoke(b"5", "text/plain"), "application/json")
         self.assertEqual(json.loads(body)["values"], [105])
 
-    def test_input_fn_exception_is_500(self):
+    def test_input_fn_rejecting_the_request_is_400(self):
         worker = self.start(CUSTOM)
         header, _ = worker.invoke(b"1", "application/json")
-        self.assertEqual(header["status"], 500)
+        self.assertEqual(header["status"], 400)
         self.assertEqual(header["error"], "ValueError: send text/plain, not application/json")
 
     def test_transform_fn_with_content_type(self):
