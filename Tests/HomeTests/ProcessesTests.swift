@@ -36,16 +36,18 @@ import Testing
     }
 
     @Test func outputReachesTheLogWhileTheChildRuns() async throws {
-        let log = fixture.root + "/live.log"
+        let log = fixture.root + "/live.log", gate = fixture.root + "/gate"
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                let result = try await Processes.run(fixture.sh("echo first; sleep 3; echo second"), log: log)
+                // The second line waits for the test to have seen the first, however slow the machine.
+                let result = try await Processes.run(fixture.sh("echo first; while [ ! -e '\(gate)' ]; do sleep 0.05; done; echo second"), log: log)
                 #expect(result.output == "first\nsecond\n")
             }
             let seen = try await ProcessFixture.eventually {
                 (try? String(contentsOfFile: log, encoding: .utf8)) == "first\n"
             }
-            #expect(seen, "the first line was not in the log within two seconds")
+            FileManager.default.createFile(atPath: gate, contents: Data())
+            #expect(seen, "the first line was not in the log while the child ran")
             try await group.waitForAll()
         }
         #expect(try String(contentsOfFile: log, encoding: .utf8) == "first\nsecond\n")
